@@ -1,0 +1,43 @@
+package io.qwenaudio.checkpoint;
+
+import java.util.Set;
+
+/**
+ * Named weight tensors, read on demand. Names are canonical (the hub layout of Qwen2-Audio, see
+ * {@link KeyLayout}): {@code audio_tower.*}, {@code multi_modal_projector.*}, {@code language_model.model.*},
+ * {@code language_model.lm_head.weight}; adapters and LoRA files use their own names.
+ *
+ * <p>Implementations convert any stored dtype (BF16, F16, F32) to float32 on read and never hold more than the
+ * tensor asked for on the heap, so a converter can stream a 16.8 GB checkpoint one tensor at a time.
+ */
+public interface TensorSource {
+
+    /** Every tensor name this source holds. */
+    Set<String> names();
+
+    default boolean has(String name) {
+        return names().contains(name);
+    }
+
+    /** Shape of a tensor; throws {@link CheckpointException} naming the tensor when it is absent. */
+    long[] shape(String name);
+
+    /** Stored dtype name as in safetensors ({@code BF16}, {@code F16}, {@code F32}). */
+    String dtype(String name);
+
+    /** The tensor converted to float32, row-major. */
+    float[] floats(String name);
+
+    /**
+     * The tensor converted to float32 after checking its shape; the error names the tensor, the expected and the
+     * found shape.
+     */
+    default float[] floats(String name, long... expectedShape) {
+        long[] s = shape(name);
+        if (!java.util.Arrays.equals(s, expectedShape)) {
+            throw new CheckpointException("tensor '" + name + "' has shape " + java.util.Arrays.toString(s)
+                    + ", expected " + java.util.Arrays.toString(expectedShape));
+        }
+        return floats(name);
+    }
+}
