@@ -1,0 +1,268 @@
+package io.qwenaudio.checkpoint;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.text.Normalizer;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A small Qwen2-style byte-level BPE tokenizer trained deterministically on an embedded English + Chinese
+ * sentence list, written as the Hugging Face files ({@code tokenizer.json}, {@code vocab.json},
+ * {@code merges.txt}, {@code tokenizer_config.json}). Layout as in Qwen2: the 256 byte symbols first, then the
+ * learned merges, then the special tokens. Used by {@link MakeTiny}.
+ */
+public final class TinyTokenizer {
+
+    /** The Qwen2 pre-tokenizer split regex (as in Qwen2's tokenizer.json). */
+    public static final String QWEN2_SPLIT_REGEX =
+            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+    /** Special tokens in id order, placed right after the BPE vocabulary. */
+    public static final List<String> SPECIAL_TOKENS = List.of(
+            "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>");
+
+    /** The ChatML template of Qwen2-Audio-7B-Instruct (the transformers Qwen2AudioProcessor default). */
+    public static final String CHAT_TEMPLATE =
+            "{% set audio_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and "
+                    + "message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+                    + "{% endif %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
+                    + "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
+                    + "{% if 'audio' in content or 'audio_url' in content %}"
+                    + "{% set audio_count.value = audio_count.value + 1 %}"
+                    + "Audio {{ audio_count.value }}: <|audio_bos|><|AUDIO|><|audio_eos|>\n"
+                    + "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
+                    + "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+
+    private static final String[] CORPUS = {
+            "The quick brown fox jumps over the lazy dog.",
+            "Describe the music in this recording.",
+            "What is the speaker saying in the audio?",
+            "Please transcribe the following speech into text.",
+            "The sound of rain on the window was calm and steady.",
+            "A dog is barking while a car passes by on the street.",
+            "She said that the meeting will start at nine o'clock.",
+            "The orchestra played a slow piece with violins and a piano.",
+            "There is a man speaking English with a British accent.",
+            "The machine makes a loud humming noise when it is running.",
+            "Birds are singing in the trees near the river this morning.",
+            "I'm sure we'll find the answer if we listen carefully.",
+            "The laser vibrometer measured the vibration of the glass.",
+            "Classify the emotion of the speaker: happy, sad, angry or neutral.",
+            "You are a helpful assistant.",
+            "Audio 1: what do you hear?",
+            "这段音频里说了什么？",
+            "请描述这段音乐的风格。",
+            "今天天气很好，我们去公园散步吧。",
+            "说话的人听起来很高兴。",
+            "这是一段钢琴演奏的音乐。",
+            "请把这段语音转写成文字。",
+            "我们在会议室里讨论了新的计划。",
+            "外面下着雨，窗户上有雨声。",
+            "Numbers like 12, 345 and 2024 are split digit by digit.",
+            "The temperature was 21.5 degrees and the wind was light.",
+    };
+
+    private final List<String> byteSymbols;     // id -> symbol for ids 0..255
+    private final List<String[]> merges;        // merge rank -> pair
+    private final Map<String, Integer> vocab;   // symbol -> id, bytes then merges
+
+    private TinyTokenizer(List<String> byteSymbols, List<String[]> merges, Map<String, Integer> vocab) {
+        this.byteSymbols = byteSymbols;
+        this.merges = merges;
+        this.vocab = vocab;
+    }
+
+    /** Trains {@code numMerges} BPE merges on the embedded corpus; the result depends on nothing else. */
+    public static TinyTokenizer train(int numMerges) {
+        char[] b2u = bytesToUnicode();
+        List<String> byteSymbols = new ArrayList<>();
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (int b : byteOrder()) {
+            String s = String.valueOf(b2u[b]);
+            byteSymbols.add(s);
+            vocab.put(s, vocab.size());
+        }
+        // word (as byte symbols) -> count
+        Map<List<String>, Integer> words = new LinkedHashMap<>();
+        Pattern split = Pattern.compile(QWEN2_SPLIT_REGEX);
+        for (String sentence : CORPUS) {
+            Matcher m = split.matcher(Normalizer.normalize(sentence, Normalizer.Form.NFC));
+            while (m.find()) {
+                List<String> w = new ArrayList<>();
+                for (byte x : m.group().getBytes(StandardCharsets.UTF_8)) w.add(String.valueOf(b2u[x & 0xff]));
+                words.merge(w, 1, Integer::sum);
+            }
+        }
+        List<List<String>> seqs = new ArrayList<>(words.keySet());
+        List<Integer> counts = new ArrayList<>(words.values());
+        List<String[]> merges = new ArrayList<>();
+        for (int step = 0; step < numMerges; step++) {
+            Map<String, Integer> pairCounts = new TreeMap<>(); // sorted keys: ties broken by the pair text
+            for (int i = 0; i < seqs.size(); i++) {
+                List<String> s = seqs.get(i);
+                for (int j = 0; j + 1 < s.size(); j++) pairCounts.merge(s.get(j) + " " + s.get(j + 1), counts.get(i), Integer::sum);
+            }
+            String best = null;
+            int bestCount = 0; // pairs seen once still merge, ties broken by the pair text
+            for (Map.Entry<String, Integer> e : pairCounts.entrySet()) {
+                if (e.getValue() > bestCount) {
+                    best = e.getKey();
+                    bestCount = e.getValue();
+                }
+            }
+            if (best == null) break; // every word is a single symbol
+            String[] pair = best.split(" ");
+            String merged = pair[0] + pair[1];
+            merges.add(pair);
+            vocab.putIfAbsent(merged, vocab.size());
+            for (int i = 0; i < seqs.size(); i++) seqs.set(i, applyMerge(seqs.get(i), pair[0], pair[1]));
+        }
+        return new TinyTokenizer(byteSymbols, merges, vocab);
+    }
+
+    private static List<String> applyMerge(List<String> s, String a, String b) {
+        List<String> out = new ArrayList<>(s.size());
+        for (int j = 0; j < s.size(); j++) {
+            if (j + 1 < s.size() && s.get(j).equals(a) && s.get(j + 1).equals(b)) {
+                out.add(a + b);
+                j++;
+            } else {
+                out.add(s.get(j));
+            }
+        }
+        return out;
+    }
+
+    /** BPE vocabulary size (bytes + merges), i.e. the id of the first special token. */
+    public int bpeSize() {
+        return vocab.size();
+    }
+
+    /** Id of a special token. */
+    public int specialId(String token) {
+        int i = SPECIAL_TOKENS.indexOf(token);
+        if (i < 0) throw new IllegalArgumentException("not a special token: " + token);
+        return bpeSize() + i;
+    }
+
+    /** Number of ids in use (BPE + special tokens). */
+    public int size() {
+        return bpeSize() + SPECIAL_TOKENS.size();
+    }
+
+    public int mergeCount() {
+        return merges.size();
+    }
+
+    /** Writes tokenizer.json, vocab.json, merges.txt and tokenizer_config.json into {@code dir}. */
+    public void write(Path dir, int modelMaxLength) throws IOException {
+        ObjectMapper m = new ObjectMapper();
+        ObjectNode root = m.createObjectNode();
+        root.put("version", "1.0");
+        root.putNull("truncation");
+        root.putNull("padding");
+        ArrayNode added = root.putArray("added_tokens");
+        for (String t : SPECIAL_TOKENS) {
+            added.addObject().put("id", specialId(t)).put("content", t).put("single_word", false)
+                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
+        }
+        root.putObject("normalizer").put("type", "NFC");
+        ObjectNode pre = root.putObject("pre_tokenizer");
+        pre.put("type", "Sequence");
+        ArrayNode pres = pre.putArray("pretokenizers");
+        ObjectNode splitNode = pres.addObject();
+        splitNode.put("type", "Split");
+        splitNode.putObject("pattern").put("Regex", QWEN2_SPLIT_REGEX);
+        splitNode.put("behavior", "Isolated").put("invert", false);
+        byteLevel(pres.addObject());
+        byteLevel(root.putObject("post_processor"));
+        byteLevel(root.putObject("decoder"));
+        ObjectNode model = root.putObject("model");
+        model.put("type", "BPE").putNull("dropout");
+        model.putNull("unk_token");
+        model.put("continuing_subword_prefix", "").put("end_of_word_suffix", "").put("fuse_unk", false)
+                .put("byte_fallback", false).put("ignore_merges", false);
+        ObjectNode v = model.putObject("vocab");
+        vocab.forEach(v::put);
+        ArrayNode mg = model.putArray("merges");
+        for (String[] p : merges) mg.add(p[0] + " " + p[1]);
+        write(dir.resolve("tokenizer.json"), m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
+
+        ObjectNode vj = m.createObjectNode();
+        vocab.forEach(vj::put);
+        write(dir.resolve("vocab.json"), m.writeValueAsString(vj));
+        StringBuilder mt = new StringBuilder("#version: 0.2\n");
+        for (String[] p : merges) mt.append(p[0]).append(' ').append(p[1]).append('\n');
+        Files.writeString(dir.resolve("merges.txt"), mt.toString(), StandardCharsets.UTF_8);
+
+        ObjectNode tc = m.createObjectNode();
+        tc.put("add_bos_token", false).put("add_prefix_space", false);
+        ObjectNode atd = tc.putObject("added_tokens_decoder");
+        for (String t : SPECIAL_TOKENS) {
+            atd.putObject(String.valueOf(specialId(t))).put("content", t).put("lstrip", false).put("normalized", false)
+                    .put("rstrip", false).put("single_word", false).put("special", true);
+        }
+        ArrayNode extra = tc.putArray("additional_special_tokens");
+        for (String t : SPECIAL_TOKENS.subList(1, SPECIAL_TOKENS.size())) extra.add(t);
+        tc.putNull("bos_token");
+        tc.put("chat_template", CHAT_TEMPLATE);
+        tc.put("clean_up_tokenization_spaces", false);
+        tc.put("eos_token", "<|im_end|>");
+        tc.put("errors", "replace");
+        tc.put("model_max_length", modelMaxLength);
+        tc.put("pad_token", "<|endoftext|>");
+        tc.put("split_special_tokens", false);
+        tc.put("tokenizer_class", "Qwen2Tokenizer");
+        tc.putNull("unk_token");
+        write(dir.resolve("tokenizer_config.json"), m.writerWithDefaultPrettyPrinter().writeValueAsString(tc));
+    }
+
+    private static void byteLevel(ObjectNode n) {
+        n.put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false).put("use_regex", false);
+    }
+
+    private static void write(Path p, String text) throws IOException {
+        Files.writeString(p, text + "\n", StandardCharsets.UTF_8);
+    }
+
+    /** GPT-2 byte order: printable bytes first ('!'..'~', '¡'..'¬', '®'..'ÿ'), then the rest. */
+    private static List<Integer> byteOrder() {
+        List<Integer> order = new ArrayList<>();
+        boolean[] seen = new boolean[256];
+        for (int b = '!'; b <= '~'; b++) { order.add(b); seen[b] = true; }
+        for (int b = 0xA1; b <= 0xAC; b++) { order.add(b); seen[b] = true; }
+        for (int b = 0xAE; b <= 0xFF; b++) { order.add(b); seen[b] = true; }
+        for (int b = 0; b < 256; b++) if (!seen[b]) order.add(b);
+        return order;
+    }
+
+    /** GPT-2 bytes_to_unicode: printable bytes map to themselves, the others to 256, 257, ... in byte order. */
+    static char[] bytesToUnicode() {
+        char[] map = new char[256];
+        boolean[] printable = new boolean[256];
+        for (int b = '!'; b <= '~'; b++) printable[b] = true;
+        for (int b = 0xA1; b <= 0xAC; b++) printable[b] = true;
+        for (int b = 0xAE; b <= 0xFF; b++) printable[b] = true;
+        int n = 0;
+        for (int b = 0; b < 256; b++) map[b] = printable[b] ? (char) b : (char) (256 + n++);
+        return map;
+    }
+
+    /** Symbol -> id of the BPE part (for tests). */
+    public Map<String, Integer> vocab() {
+        return new HashMap<>(vocab);
+    }
+}
