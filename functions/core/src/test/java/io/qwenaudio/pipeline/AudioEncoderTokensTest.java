@@ -1,0 +1,22 @@
+package io.qwenaudio.pipeline;
+
+import io.qwenaudio.audio.FeatureExtractor;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+class AudioEncoderTokensTest {
+
+    /** transformers' _get_feat_extract_output_lengths, written out step by step on the conv and pool strides. */
+    static int viaStrides(int melFrames) {
+        int afterConv2 = Math.floorDiv(melFrames + 2 * 1 - 3, 2) + 1; // conv2: k3, s2, p1
+        return Math.floorDiv(afterConv2 - 2, 2) + 1;                 // AvgPool1d(2, 2)
+    }
+
+    @Test
+    void validTokensFollowTheConvAndPoolStrides() {
+        assertEquals(750, AudioEncoder.validTokens(FeatureExtractor.FRAMES)); // a full 30 s window
+        assertEquals(25, AudioEncoder.validTokens(100));                      // 1 s
+        for (int m = 2; m <= 3000; m++) assertEquals(viaStrides(m), AudioEncoder.validTokens(m), "M=" + m);
+    }
+}

@@ -1,0 +1,68 @@
+package io.qwenaudio.cli;
+
+import io.qwenaudio.checkpoint.MakeTiny;
+import io.qwenaudio.checkpoint.Qwen2AudioConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code qwen-audio make-tiny <dir>}: writes a small deterministic Qwen2-Audio checkpoint in the Hugging Face
+ * layout (config, BF16 sharded safetensors, generation config, tokenizer), optionally with a PEFT LoRA and a
+ * domain adapter directory, for tests and demos without the 16.8 GB model.
+ */
+@Command(name = "make-tiny", mixinStandardHelpOptions = true,
+        description = "Write a small random Qwen2-Audio checkpoint in the exact Hugging Face layout.")
+final class MakeTinyCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "<dir>", description = "Output directory (created; must be empty if it exists).")
+    Path dir;
+
+    @Option(names = "--seed", defaultValue = "1", paramLabel = "<n>", description = "Weight seed (default: ${DEFAULT-VALUE}).")
+    long seed;
+
+    @Option(names = "--preset", defaultValue = "tiny", paramLabel = "<name>",
+            description = "Model sizes: tiny or odd (default: ${DEFAULT-VALUE}).")
+    String preset;
+
+    @Option(names = "--lora", paramLabel = "<dir>", description = "Also write a PEFT LoRA adapter (audio tower q/k/v) here.")
+    Path lora;
+
+    @Option(names = "--adapter", paramLabel = "<dir>", description = "Also write a domain adapter (environment ldv) here.")
+    Path adapter;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws IOException {
+        if (!MakeTiny.PRESETS.containsKey(preset)) {
+            throw new UserInputException("unknown --preset '" + preset + "', expected one of " + MakeTiny.PRESETS.keySet());
+        }
+        for (Path p : new Path[]{dir, lora, adapter}) requireEmpty(p);
+        Qwen2AudioConfig c = MakeTiny.write(dir, new MakeTiny.Options(MakeTiny.preset(preset), seed, lora, adapter));
+        PrintWriter out = spec.commandLine().getOut();
+        out.printf("wrote %s: preset %s, seed %d; audio d_model %d x %d layers, text hidden %d x %d layers, vocab %d, "
+                        + "audio_token_index %d%n", dir, preset, seed, c.audio().dModel(), c.audio().encoderLayers(),
+                c.text().hiddenSize(), c.text().numHiddenLayers(), c.text().vocabSize(), c.audioTokenIndex());
+        if (lora != null) out.println("wrote LoRA adapter: " + lora);
+        if (adapter != null) out.println("wrote domain adapter: " + adapter);
+        out.flush();
+        return 0;
+    }
+
+    private static void requireEmpty(Path p) throws IOException {
+        if (p == null || !Files.exists(p)) return;
+        if (!Files.isDirectory(p)) throw new UserInputException("output path exists and is not a directory: " + p);
+        try (var s = Files.list(p)) {
+            if (s.findAny().isPresent()) throw new UserInputException("output directory is not empty: " + p);
+        }
+    }
+}
