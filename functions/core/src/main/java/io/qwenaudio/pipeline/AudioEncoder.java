@@ -73,10 +73,13 @@ public final class AudioEncoder implements AutoCloseable {
         return dModel;
     }
 
-    /** Number of valid audio tokens for a window with {@code melLength} valid mel frames. */
+    /**
+     * Number of valid audio tokens for a window with {@code melLength} valid mel frames, as transformers'
+     * {@code _get_feat_extract_output_lengths} computes it with Python floor division: 0 for fewer than 3 frames.
+     */
     public static int validTokens(int melLength) {
-        int l1 = (melLength - 1) / 2 + 1;
-        return (l1 - 2) / 2 + 1;
+        int l1 = Math.floorDiv(melLength - 1, 2) + 1;
+        return Math.floorDiv(l1 - 2, 2) + 1;
     }
 
     /** Encodes every window of a clip and concatenates the valid tokens: {@code [N, d]}. */

@@ -17,6 +17,8 @@ class AudioEncoderTokensTest {
     void validTokensFollowTheConvAndPoolStrides() {
         assertEquals(750, AudioEncoder.validTokens(FeatureExtractor.FRAMES)); // a full 30 s window
         assertEquals(25, AudioEncoder.validTokens(100));                      // 1 s
-        for (int m = 2; m <= 3000; m++) assertEquals(viaStrides(m), AudioEncoder.validTokens(m), "M=" + m);
+        assertEquals(0, AudioEncoder.validTokens(2)); // under 20 ms of audio: no token at all
+        assertEquals(1, AudioEncoder.validTokens(3));
+        for (int m = 1; m <= 3000; m++) assertEquals(viaStrides(m), AudioEncoder.validTokens(m), "M=" + m);
     }
 }
