@@ -237,7 +237,7 @@ public final class FeatureExtractor {
                 for (int e = m * K; e < m * K + K; e++) {
                     acc += SPARSE_W[e] * power[SPARSE_COL[e]];
                 }
-                float v = (float) Math.log10(Math.max(1e-10, acc));
+                float v = (float) log10(Math.max(1e-10, acc));
                 out[m * FRAMES + t] = v;
                 if (v > max) {
                     max = v;
@@ -245,6 +245,33 @@ public final class FeatureExtractor {
             }
         }
         return max;
+    }
+
+    // ---- log10 for positive normal doubles: exponent + table-interpolated log2 of the mantissa ----
+
+    private static final int LOG_BITS = 12;
+    private static final double[] LOG2_MANTISSA = new double[(1 << LOG_BITS) + 1]; // log2(1 + i / 4096)
+    private static final double LOG10_2 = Math.log10(2.0);
+
+    static {
+        for (int i = 0; i <= 1 << LOG_BITS; i++) {
+            LOG2_MANTISSA[i] = Math.log1p((double) i / (1 << LOG_BITS)) / Math.log(2.0);
+        }
+    }
+
+    /**
+     * log10(x) for normal x > 0 with absolute error below 4e-9 (linear interpolation of log2 over 4096 cells:
+     * h^2/8 / ln 2); the result is rounded to float32 afterwards, whose spacing (~1e-7 here) is far larger.
+     * About 3x faster than {@link Math#log10}, which is a third of the time per window otherwise.
+     */
+    static double log10(double x) {
+        long bits = Double.doubleToRawLongBits(x);
+        int exponent = (int) (bits >>> 52) - 1023;
+        long mantissa = bits & 0xF_FFFF_FFFF_FFFFL;
+        int cell = (int) (mantissa >>> (52 - LOG_BITS));
+        double within = (mantissa & ((1L << (52 - LOG_BITS)) - 1)) * 0x1p-40;
+        double lo = LOG2_MANTISSA[cell];
+        return (exponent + lo + (LOG2_MANTISSA[cell + 1] - lo) * within) * LOG10_2;
     }
 
     /** np.hanning(n + 1)[:-1]: 0.5 - 0.5 cos(2 pi i / n). */
