@@ -1,0 +1,281 @@
+package io.qwenaudio.converter;
+
+import ai.onnx.proto.OnnxMl;
+import ai.onnx.proto.OnnxMl.AttributeProto;
+import ai.onnx.proto.OnnxMl.GraphProto;
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnx.proto.OnnxMl.TensorShapeProto;
+import ai.onnx.proto.OnnxMl.TypeProto;
+import ai.onnx.proto.OnnxMl.ValueInfoProto;
+import com.google.protobuf.ByteString;
+import io.qwenaudio.tensor.Half;
+
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Builds one ONNX graph on the generated protobuf classes. Weights go to an external data file next to the
+ * graph ({@code <graph>.onnx.data}), streamed one tensor at a time, so the protobuf holds only their location and
+ * a converter never keeps a model on the heap; this also lifts protobuf's 2 GB limit.
+ *
+ * <p>Node and value names are path-like ({@code /audio_tower/layers.3/self_attn/q_proj/MatMul}) so a dump of the
+ * graph reads like the module tree. {@link #op} returns the name of the node's (first) output,
+ * {@code <node name>:0}, so graph code reads as a chain of calls.
+ */
+public final class GraphBuilder implements AutoCloseable {
+
+    /** Weight storage type in the external data file. */
+    public enum WeightType { FLOAT32, FLOAT16 }
+
+    public static final int OPSET = 17;
+    public static final String MS_DOMAIN = "com.microsoft";
+    private static final int ALIGN = 64;
+
+    private final String name;
+    private final Path dataFile;
+    private final WeightType weightType;
+    private final GraphProto.Builder graph = GraphProto.newBuilder();
+    private final Map<String, Integer> opsets = new LinkedHashMap<>();
+    private final OutputStream data;
+    private long dataOffset;
+    private int unnamed;
+
+    /**
+     * @param name       graph name
+     * @param dataFile   external data file to create (its file name is what the graph references)
+     * @param weightType how float weights are stored
+     */
+    public GraphBuilder(String name, Path dataFile, WeightType weightType) throws IOException {
+        this.name = name;
+        this.dataFile = dataFile;
+        this.weightType = weightType;
+        this.data = new BufferedOutputStream(Files.newOutputStream(dataFile), 1 << 20);
+        graph.setName(name);
+        opsets.put("", OPSET);
+    }
+
+    public WeightType weightType() {
+        return weightType;
+    }
+
+    /** The ONNX element type float weights are stored as. */
+    public int weightElemType() {
+        return weightType == WeightType.FLOAT16 ? TensorProto.DataType.FLOAT16_VALUE : TensorProto.DataType.FLOAT_VALUE;
+    }
+
+    // ---- graph inputs and outputs; a dim is a Long (fixed) or a String (symbolic) ----
+
+    public String input(String name, int elemType, Object... dims) {
+        graph.addInput(valueInfo(name, elemType, dims));
+        return name;
+    }
+
+    public void output(String value, int elemType, Object... dims) {
+        graph.addOutput(valueInfo(value, elemType, dims));
+    }
+
+    /** Names an internal value as a graph output through an Identity node. */
+    public void outputAs(String value, String outputName, int elemType, Object... dims) {
+        graph.addNode(NodeProto.newBuilder().setOpType("Identity").setName(outputName + "/Identity")
+                .addInput(value).addOutput(outputName).build());
+        output(outputName, elemType, dims);
+    }
+
+    private static ValueInfoProto valueInfo(String name, int elemType, Object... dims) {
+        TensorShapeProto.Builder shape = TensorShapeProto.newBuilder();
+        for (Object d : dims) {
+            TensorShapeProto.Dimension.Builder db = TensorShapeProto.Dimension.newBuilder();
+            if (d instanceof String s) db.setDimParam(s);
+            else db.setDimValue(((Number) d).longValue());
+            shape.addDim(db);
+        }
+        return ValueInfoProto.newBuilder().setName(name).setType(TypeProto.newBuilder().setTensorType(
+                TypeProto.Tensor.newBuilder().setElemType(elemType).setShape(shape))).build();
+    }
+
+    // ---- initializers ----
+
+    /** A float weight, written to the external data file in the builder's {@link WeightType}. */
+    public String weight(String name, float[] values, long... shape) {
+        byte[] bytes;
+        if (weightType == WeightType.FLOAT16) {
+            ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+            for (float v : values) b.putShort(Half.fromFloat(v));
+            bytes = b.array();
+        } else {
+            ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+            b.asFloatBuffer().put(values);
+            bytes = b.array();
+        }
+        return external(name, weightElemType(), bytes, shape);
+    }
+
+    /** A float32 weight regardless of the builder's weight type (norm weights, small vectors kept exact). */
+    public String weightF32(String name, float[] values, long... shape) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return external(name, TensorProto.DataType.FLOAT_VALUE, b.array(), shape);
+    }
+
+    private String external(String name, int elemType, byte[] bytes, long... shape) {
+        try {
+            long pad = (ALIGN - dataOffset % ALIGN) % ALIGN;
+            data.write(new byte[(int) pad]);
+            dataOffset += pad;
+            data.write(bytes);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(), e);
+        }
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(elemType)
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(kv("location", dataFile.getFileName().toString()))
+                .addExternalData(kv("offset", Long.toString(dataOffset)))
+                .addExternalData(kv("length", Long.toString(bytes.length)));
+        for (long d : shape) t.addDims(d);
+        dataOffset += bytes.length;
+        graph.addInitializer(t);
+        return name;
+    }
+
+    private static OnnxMl.StringStringEntryProto kv(String k, String v) {
+        return OnnxMl.StringStringEntryProto.newBuilder().setKey(k).setValue(v).build();
+    }
+
+    /** A small int64 constant stored inside the graph. */
+    public String constInts(String name, long[] values, long... shape) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.INT64_VALUE);
+        for (long d : shape) t.addDims(d);
+        for (long v : values) t.addInt64Data(v);
+        graph.addInitializer(t);
+        return name;
+    }
+
+    /** A 1-D int64 constant, e.g. a shape for Reshape or axes for Unsqueeze. */
+    public String ints(String name, long... values) {
+        return constInts(name, values, values.length);
+    }
+
+    /** A scalar float32 constant stored inside the graph. */
+    public String scalar(String name, float value) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
+        t.addFloatData(value);
+        graph.addInitializer(t);
+        return name;
+    }
+
+    /** A small float32 constant stored inside the graph (not in the external data). */
+    public String constFloats(String name, float[] values, long... shape) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(TensorProto.DataType.FLOAT_VALUE);
+        for (long d : shape) t.addDims(d);
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        t.setRawData(ByteString.copyFrom(b.array()));
+        graph.addInitializer(t);
+        return name;
+    }
+
+    // ---- nodes ----
+
+    /** Adds a node with one output named {@code <nodeName>:0}; attributes: Long, Double/Float, String, long[], float[]. */
+    public String op(String opType, String nodeName, List<String> inputs, Map<String, Object> attrs) {
+        return opN(opType, "", nodeName, inputs, attrs, 1)[0];
+    }
+
+    public String op(String opType, String nodeName, String... inputs) {
+        return op(opType, nodeName, List.of(inputs), Map.of());
+    }
+
+    /** Adds a node in a given domain with {@code outputs} outputs named {@code <nodeName>:i}. */
+    public String[] opN(String opType, String domain, String nodeName, List<String> inputs,
+                        Map<String, Object> attrs, int outputs) {
+        if (nodeName == null) nodeName = "/" + opType + "_" + unnamed++;
+        NodeProto.Builder n = NodeProto.newBuilder().setOpType(opType).setName(nodeName).addAllInput(inputs);
+        if (!domain.isEmpty()) {
+            n.setDomain(domain);
+            opsets.putIfAbsent(domain, 1);
+        }
+        String[] outs = new String[outputs];
+        for (int i = 0; i < outputs; i++) {
+            outs[i] = nodeName + ":" + i;
+            n.addOutput(outs[i]);
+        }
+        for (Map.Entry<String, Object> a : attrs.entrySet()) n.addAttribute(attr(a.getKey(), a.getValue()));
+        graph.addNode(n);
+        return outs;
+    }
+
+    private static AttributeProto attr(String name, Object v) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name);
+        if (v instanceof Integer || v instanceof Long) {
+            a.setType(AttributeProto.AttributeType.INT).setI(((Number) v).longValue());
+        } else if (v instanceof Float || v instanceof Double) {
+            a.setType(AttributeProto.AttributeType.FLOAT).setF(((Number) v).floatValue());
+        } else if (v instanceof String s) {
+            a.setType(AttributeProto.AttributeType.STRING).setS(ByteString.copyFromUtf8(s));
+        } else if (v instanceof long[] ls) {
+            a.setType(AttributeProto.AttributeType.INTS);
+            for (long l : ls) a.addInts(l);
+        } else if (v instanceof float[] fs) {
+            a.setType(AttributeProto.AttributeType.FLOATS);
+            for (float f : fs) a.addFloats(f);
+        } else if (v instanceof TensorProto t) {
+            a.setType(AttributeProto.AttributeType.TENSOR).setT(t);
+        } else {
+            throw new IllegalArgumentException("unsupported attribute " + name + " = " + v);
+        }
+        return a.build();
+    }
+
+    // ---- common ops, named after their module path ----
+
+    /** y = x W^T (+ b) for a PyTorch Linear weight [out, in] given here already transposed as [in, out]. */
+    public String matmul(String path, String x, String w) {
+        return op("MatMul", path + "/MatMul", x, w);
+    }
+
+    public String add(String path, String a, String b) {
+        return op("Add", path, a, b);
+    }
+
+    public String mul(String path, String a, String b) {
+        return op("Mul", path, a, b);
+    }
+
+    /** Writes the graph ({@code .onnx}) and closes the external data file. Returns the files written. */
+    public List<Path> save(Path onnxFile, String producer) throws IOException {
+        close();
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(8).setProducerName(producer)
+                .setProducerVersion("0.1.0").setGraph(graph);
+        for (Map.Entry<String, Integer> o : opsets.entrySet()) {
+            m.addOpsetImport(OnnxMl.OperatorSetIdProto.newBuilder().setDomain(o.getKey()).setVersion(o.getValue()));
+        }
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(onnxFile))) {
+            m.build().writeTo(os);
+        }
+        List<Path> files = new ArrayList<>();
+        files.add(onnxFile);
+        files.add(dataFile);
+        return files;
+    }
+
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public void close() throws IOException {
+        data.close();
+    }
+}
