@@ -16,6 +16,7 @@ final class CliFiles {
     }
 
     static Path requireDirectory(Path p, String what) {
+        if (!Files.exists(p)) throw new UserInputException(what + " not found: " + p);
         if (!Files.isDirectory(p)) throw new UserInputException(what + " is not a directory: " + p);
         return p;
     }

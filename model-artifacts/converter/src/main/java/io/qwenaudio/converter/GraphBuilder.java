@@ -10,6 +10,7 @@ import ai.onnx.proto.OnnxMl.TensorShapeProto;
 import ai.onnx.proto.OnnxMl.TypeProto;
 import ai.onnx.proto.OnnxMl.ValueInfoProto;
 import com.google.protobuf.ByteString;
+import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.tensor.Half;
 
 import java.io.BufferedOutputStream;
@@ -272,6 +273,36 @@ public final class GraphBuilder implements AutoCloseable {
 
     public String name() {
         return name;
+    }
+
+    /** The graph's signature for the manifest: inputs and outputs with dtype names and (symbolic) shapes. */
+    public Manifest.GraphSpec spec(String file, String dataFileName) {
+        return new Manifest.GraphSpec(file, dataFileName, ioSpecs(graph.getInputList()), ioSpecs(graph.getOutputList()));
+    }
+
+    private static List<Manifest.IoSpec> ioSpecs(List<ValueInfoProto> values) {
+        List<Manifest.IoSpec> out = new ArrayList<>();
+        for (ValueInfoProto v : values) {
+            TypeProto.Tensor t = v.getType().getTensorType();
+            List<Object> shape = new ArrayList<>();
+            for (TensorShapeProto.Dimension d : t.getShape().getDimList()) {
+                shape.add(d.hasDimParam() ? d.getDimParam() : (Object) d.getDimValue());
+            }
+            out.add(new Manifest.IoSpec(v.getName(), dtypeName(t.getElemType()), shape));
+        }
+        return out;
+    }
+
+    /** numpy-style dtype name of an ONNX element type. */
+    public static String dtypeName(int elemType) {
+        return switch (elemType) {
+            case TensorProto.DataType.FLOAT_VALUE -> "float32";
+            case TensorProto.DataType.FLOAT16_VALUE -> "float16";
+            case TensorProto.DataType.INT64_VALUE -> "int64";
+            case TensorProto.DataType.INT32_VALUE -> "int32";
+            case TensorProto.DataType.BOOL_VALUE -> "bool";
+            default -> "onnx_type_" + elemType;
+        };
     }
 
     @Override

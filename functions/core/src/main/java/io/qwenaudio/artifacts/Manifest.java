@@ -1,0 +1,190 @@
+package io.qwenaudio.artifacts;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * {@code manifest.json} of an artifacts directory: what the converter produced and everything the serving side
+ * needs without reading the Hugging Face checkpoint again — the graphs with their input/output names, shapes
+ * (numbers, or strings for symbolic dims) and dtypes, the model dims, special token ids, generation defaults,
+ * adapters, LoRA provenance, the source {@code config.json}, and the sha256 and size of every file.
+ *
+ * <p>JSON keys are snake_case. The serving side opens an artifacts dir with {@link #read} then {@link #verify}.
+ */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public record Manifest(
+        int formatVersion,
+        String createdBy,
+        String modelType,
+        String dtype,
+        AudioDims audio,
+        TextDims text,
+        SpecialTokens specialTokens,
+        JsonNode generation,
+        Map<String, GraphSpec> graphs,
+        Map<String, AdapterSpec> adapters,
+        List<LoraSpec> lora,
+        List<String> tokenizerFiles,
+        JsonNode sourceConfig,
+        Map<String, FileEntry> files) {
+
+    public static final String FILE = "manifest.json";
+    public static final int FORMAT_VERSION = 1;
+
+    /** Graph keys in {@link #graphs}. */
+    public static final String AUDIO_ENCODER = "audio_encoder";
+    public static final String PROJECTOR = "projector";
+    public static final String EMBED_TOKENS = "embed_tokens";
+    public static final String DECODER = "decoder";
+
+    public record AudioDims(int dModel, int numMelBins, int encoderLayers, int positionsPerWindow) {
+    }
+
+    public record TextDims(int hiddenSize, int vocabSize, int numLayers, int numAttentionHeads, int numKeyValueHeads,
+                           int headDim, int maxPositionEmbeddings) {
+    }
+
+    /** Ids read from the tokenizer files and cross-checked with config.json. */
+    public record SpecialTokens(int audioTokenId, int audioBosId, int audioEosId, int imStartId, int imEndId,
+                                int endOfTextId, List<Integer> eosTokenIds) {
+    }
+
+    /** One tensor of a graph's signature: name, dtype ({@code float32}, {@code int64}, ...) and shape. */
+    public record IoSpec(String name, String dtype, List<Object> shape) {
+    }
+
+    /** A graph file, its external data file (may be null) and its signature. */
+    public record GraphSpec(String file, String data, List<IoSpec> inputs, List<IoSpec> outputs) {
+    }
+
+    /** A domain adapter: the environment it maps from, its graph and its adapter_config.json. */
+    public record AdapterSpec(String environment, GraphSpec graph, JsonNode config) {
+    }
+
+    /** A PEFT LoRA merged into the audio tower at conversion. */
+    public record LoraSpec(String source, int r, double loraAlpha, double scale, int targets, List<String> targetModules) {
+    }
+
+    public record FileEntry(String sha256, long size) {
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .enable(SerializationFeature.INDENT_OUTPUT);
+
+    public static ObjectMapper json() {
+        return JSON;
+    }
+
+    /** Reads {@code <dir>/manifest.json}; the error says how to make one. */
+    public static Manifest read(Path dir) {
+        Path f = dir.resolve(FILE);
+        try {
+            Manifest m = JSON.readValue(f.toFile(), Manifest.class);
+            if (m.formatVersion() != FORMAT_VERSION) {
+                throw new ArtifactsException(f + ": manifest format " + m.formatVersion() + " is not supported (expected "
+                        + FORMAT_VERSION + "); convert the checkpoint again with this version's qwen-audio convert");
+            }
+            return m;
+        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+            throw new ArtifactsException("no " + FILE + " in " + dir + ": not an artifacts directory; create one with "
+                    + "'qwen-audio convert <checkpoint-dir> --out " + dir + "'");
+        } catch (IOException e) {
+            throw new ArtifactsException("cannot read " + f + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Writes {@code <dir>/manifest.json} atomically (temp file, then move). */
+    public void write(Path dir) throws IOException {
+        Path tmp = dir.resolve(FILE + ".tmp");
+        JSON.writeValue(tmp.toFile(), this);
+        Files.move(tmp, dir.resolve(FILE), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /** Checks every listed file exists with the recorded size and sha256; the message names the first bad file. */
+    public void verify(Path dir) {
+        for (Map.Entry<String, FileEntry> e : files.entrySet()) {
+            Path p = dir.resolve(e.getKey());
+            if (!Files.isRegularFile(p)) {
+                throw new ArtifactsException("artifact file missing: " + p + " (listed in " + FILE + "); convert again");
+            }
+            try {
+                long size = Files.size(p);
+                if (size != e.getValue().size()) {
+                    throw new ArtifactsException("artifact file " + p + " has " + size + " bytes, " + FILE + " says "
+                            + e.getValue().size() + ": the file is truncated or was replaced; convert again");
+                }
+                String sha = sha256(p);
+                if (!sha.equals(e.getValue().sha256())) {
+                    throw new ArtifactsException("artifact file " + p + " has sha256 " + sha + ", " + FILE + " says "
+                            + e.getValue().sha256() + ": the file was altered; convert again (or turn checksum "
+                            + "verification off if you changed it on purpose)");
+                }
+            } catch (IOException ex) {
+                throw new ArtifactsException("cannot read " + p + ": " + ex.getMessage(), ex);
+            }
+        }
+    }
+
+    /** sha256 and size of the given files (paths relative to {@code dir}), sorted by name. */
+    public static Map<String, FileEntry> hashFiles(Path dir, List<String> relative) throws IOException {
+        Map<String, FileEntry> out = new TreeMap<>();
+        for (String r : relative) {
+            Path p = dir.resolve(r);
+            out.put(r, new FileEntry(sha256(p), Files.size(p)));
+        }
+        return out;
+    }
+
+    public static String sha256(Path file) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /** The graph with the given key; the error lists what the manifest has. */
+    public GraphSpec graph(String key) {
+        GraphSpec g = graphs == null ? null : graphs.get(key);
+        if (g == null) {
+            throw new ArtifactsException(FILE + " has no graph '" + key + "' (it has " + (graphs == null ? "none" : graphs.keySet())
+                    + "); convert the checkpoint again");
+        }
+        return g;
+    }
+
+    public Manifest withAdapters(Map<String, AdapterSpec> a) {
+        return new Manifest(formatVersion, createdBy, modelType, dtype, audio, text, specialTokens, generation, graphs, a,
+                lora, tokenizerFiles, sourceConfig, files);
+    }
+
+    public Manifest withFiles(Map<String, FileEntry> f) {
+        return new Manifest(formatVersion, createdBy, modelType, dtype, audio, text, specialTokens, generation, graphs,
+                adapters, lora, tokenizerFiles, sourceConfig, f);
+    }
+}

@@ -1,0 +1,50 @@
+package io.qwenaudio.converter;
+
+import io.qwenaudio.checkpoint.TensorSource;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Set;
+
+/** Reports every tensor read on a stream: index, name, size, elapsed time, so a long conversion shows progress. */
+final class ProgressSource implements TensorSource {
+    private final TensorSource base;
+    private final PrintStream out;
+    private final int total;
+    private final long t0 = System.nanoTime();
+    private int done;
+    private double mb;
+
+    ProgressSource(TensorSource base, PrintStream out) {
+        this.base = base;
+        this.out = out;
+        this.total = base.names().size();
+    }
+
+    @Override
+    public Set<String> names() {
+        return base.names();
+    }
+
+    @Override
+    public long[] shape(String name) {
+        return base.shape(name);
+    }
+
+    @Override
+    public String dtype(String name) {
+        return base.dtype(name);
+    }
+
+    @Override
+    public float[] floats(String name) {
+        float[] v = base.floats(name);
+        done++;
+        mb += v.length * 4.0 / (1 << 20);
+        if (out != null) {
+            out.printf(Locale.ROOT, "[%d/%d] %s %s (%.1f MB read, %.1f s)%n", done, total, name,
+                    java.util.Arrays.toString(base.shape(name)), mb, (System.nanoTime() - t0) / 1e9);
+        }
+        return v;
+    }
+}
