@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
+import io.qwenaudio.text.TokenizerJson;
+
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,8 +29,7 @@ import java.util.regex.Pattern;
 public final class TinyTokenizer {
 
     /** The Qwen2 pre-tokenizer split regex (as in Qwen2's tokenizer.json). */
-    public static final String QWEN2_SPLIT_REGEX =
-            "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+    public static final String QWEN2_SPLIT_REGEX = TokenizerJson.QWEN2_SPLIT_REGEX;
 
     /** Special tokens in id order, placed right after the BPE vocabulary. */
     public static final List<String> SPECIAL_TOKENS = List.of(
@@ -170,35 +171,11 @@ public final class TinyTokenizer {
     /** Writes tokenizer.json, vocab.json, merges.txt and tokenizer_config.json into {@code dir}. */
     public void write(Path dir, int modelMaxLength) throws IOException {
         ObjectMapper m = new ObjectMapper();
-        ObjectNode root = m.createObjectNode();
-        root.put("version", "1.0");
-        root.putNull("truncation");
-        root.putNull("padding");
-        ArrayNode added = root.putArray("added_tokens");
-        for (String t : SPECIAL_TOKENS) {
-            added.addObject().put("id", specialId(t)).put("content", t).put("single_word", false)
-                    .put("lstrip", false).put("rstrip", false).put("normalized", false).put("special", true);
-        }
-        root.putObject("normalizer").put("type", "NFC");
-        ObjectNode pre = root.putObject("pre_tokenizer");
-        pre.put("type", "Sequence");
-        ArrayNode pres = pre.putArray("pretokenizers");
-        ObjectNode splitNode = pres.addObject();
-        splitNode.put("type", "Split");
-        splitNode.putObject("pattern").put("Regex", QWEN2_SPLIT_REGEX);
-        splitNode.put("behavior", "Isolated").put("invert", false);
-        byteLevel(pres.addObject());
-        byteLevel(root.putObject("post_processor"));
-        byteLevel(root.putObject("decoder"));
-        ObjectNode model = root.putObject("model");
-        model.put("type", "BPE").putNull("dropout");
-        model.putNull("unk_token");
-        model.put("continuing_subword_prefix", "").put("end_of_word_suffix", "").put("fuse_unk", false)
-                .put("byte_fallback", false).put("ignore_merges", false);
-        ObjectNode v = model.putObject("vocab");
-        vocab.forEach(v::put);
-        ArrayNode mg = model.putArray("merges");
-        for (String[] p : merges) mg.add(p[0] + " " + p[1]);
+        List<TokenizerJson.AddedToken> addedTokens = new ArrayList<>();
+        for (String t : SPECIAL_TOKENS) addedTokens.add(new TokenizerJson.AddedToken(specialId(t), t, true));
+        List<String> mergeLines = new ArrayList<>();
+        for (String[] p : merges) mergeLines.add(p[0] + " " + p[1]);
+        ObjectNode root = TokenizerJson.qwen2(vocab, mergeLines, addedTokens);
         write(dir.resolve("tokenizer.json"), m.writerWithDefaultPrettyPrinter().writeValueAsString(root));
 
         ObjectNode vj = m.createObjectNode();
@@ -228,10 +205,6 @@ public final class TinyTokenizer {
         tc.put("tokenizer_class", "Qwen2Tokenizer");
         tc.putNull("unk_token");
         write(dir.resolve("tokenizer_config.json"), m.writerWithDefaultPrettyPrinter().writeValueAsString(tc));
-    }
-
-    private static void byteLevel(ObjectNode n) {
-        n.put("type", "ByteLevel").put("add_prefix_space", false).put("trim_offsets", false).put("use_regex", false);
     }
 
     private static void write(Path p, String text) throws IOException {

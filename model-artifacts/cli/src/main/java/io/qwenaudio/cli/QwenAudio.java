@@ -1,5 +1,6 @@
 package io.qwenaudio.cli;
 
+import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.audio.InvalidAudioException;
 import io.qwenaudio.checkpoint.CheckpointException;
 import io.qwenaudio.tensor.Npy;
@@ -18,7 +19,8 @@ import java.util.List;
  */
 @Command(name = "qwen-audio", mixinStandardHelpOptions = true, version = "qwen-audio 0.1.0",
         description = "Qwen2-Audio tools: audio features, checkpoint inspection and conversion, encoding, generation.",
-        subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, InspectCommand.class, MakeTinyCommand.class})
+        subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, InspectCommand.class, MakeTinyCommand.class,
+                })
 public final class QwenAudio implements Runnable {
 
     /** Exit code for bad input: unreadable or invalid files, options out of range. */
@@ -26,7 +28,7 @@ public final class QwenAudio implements Runnable {
 
     /** Exceptions that mean "the input was wrong", reported in one line with exit code 2. */
     private static final List<Class<? extends Exception>> BAD_INPUT = List.of(
-            UserInputException.class, InvalidAudioException.class, CheckpointException.class,
+            UserInputException.class, InvalidAudioException.class, CheckpointException.class, ArtifactsException.class,
             Npy.NpyFormatException.class, NoSuchFileException.class, AccessDeniedException.class,
             FileAlreadyExistsException.class);
 
