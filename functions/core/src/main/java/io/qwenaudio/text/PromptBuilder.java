@@ -1,0 +1,66 @@
+package io.qwenaudio.text;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Turns a conversation (or raw prompt ids) into the decoder's input ids: each {@code <|AUDIO|>} placeholder is
+ * expanded to its clip's N audio positions, whose embeddings the generator replaces with the projected audio
+ * features. For a 30 s clip and the prompt {@code <|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:} the
+ * language model sees 6 + 750 positions.
+ */
+public final class PromptBuilder {
+
+    /** Input ids with the audio expanded; clip k occupies {@code ids[audioStart[k] .. audioStart[k] + audioLength[k])}. */
+    public record Prompt(int[] ids, int[] audioStart, int[] audioLength) {
+        public int length() {
+            return ids.length;
+        }
+    }
+
+    private final Tokenizer tokenizer;
+    private final int audioTokenId;
+
+    public PromptBuilder(Tokenizer tokenizer, int audioTokenId) {
+        this.tokenizer = tokenizer;
+        this.audioTokenId = audioTokenId;
+    }
+
+    /** Renders the conversation with the generation prompt, tokenizes it and expands clip k to {@code audioTokens[k]}. */
+    public Prompt build(List<ChatMessage> messages, int[] audioTokens) {
+        return expand(tokenizer.encode(ChatTemplate.render(messages, true)), audioTokens);
+    }
+
+    /**
+     * Expands raw prompt ids: every occurrence of the audio token id marks where the next clip goes.
+     *
+     * @throws IllegalArgumentException when the number of placeholders differs from the number of clips
+     */
+    public Prompt expand(int[] ids, int[] audioTokens) {
+        int placeholders = 0;
+        for (int id : ids) if (id == audioTokenId) placeholders++;
+        if (placeholders != audioTokens.length) {
+            throw new IllegalArgumentException("the prompt has " + placeholders + " audio placeholder(s) (token id "
+                    + audioTokenId + ") but " + audioTokens.length + " audio clip(s) were given; each clip needs exactly one");
+        }
+        int total = ids.length - placeholders;
+        for (int n : audioTokens) {
+            if (n < 1) throw new IllegalArgumentException("an audio clip has " + n + " audio tokens; at least 1 is needed");
+            total += n;
+        }
+        int[] out = new int[total];
+        int[] start = new int[audioTokens.length];
+        int at = 0;
+        int clip = 0;
+        for (int id : ids) {
+            if (id == audioTokenId) {
+                start[clip] = at;
+                Arrays.fill(out, at, at + audioTokens[clip], audioTokenId);
+                at += audioTokens[clip++];
+            } else {
+                out[at++] = id;
+            }
+        }
+        return new Prompt(out, start, audioTokens.clone());
+    }
+}
