@@ -1,0 +1,185 @@
+package io.qwenaudio.converter;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.NodeProto;
+import io.qwenaudio.checkpoint.MakeTiny;
+import io.qwenaudio.checkpoint.Qwen2AudioConfig;
+import io.qwenaudio.reference.ReferenceDecoder;
+import io.qwenaudio.reference.TextMath;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.SplittableRandom;
+
+import static io.qwenaudio.converter.TextGraphs.ones;
+import static io.qwenaudio.converter.TextGraphs.range;
+import static io.qwenaudio.converter.TextGraphs.relErr;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The exported decoder graph (ORT CPU) against the Java reference decoder on random tiny models. */
+class DecoderGraphParityTest {
+
+    private static final double FP32_TOL = 1e-4;
+    /** float16-stored linear weights (norms and biases stay float32): observed <= 4.1e-4 on the tiny presets. */
+    private static final double FP16_TOL = 5e-3;
+
+    private static int[] tokens(int n, int vocab, long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        int[] t = new int[n];
+        for (int i = 0; i < n; i++) t[i] = r.nextInt(vocab);
+        return t;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "odd"})
+    void prefillMatchesReferenceLogitsAndHiddenStates(String preset, @TempDir Path dir) throws Exception {
+        try (TextGraphs m = TextGraphs.decoder(dir, preset, 11, GraphBuilder.WeightType.FLOAT32)) {
+            ReferenceDecoder ref = new ReferenceDecoder(m.cfg, m.weights);
+            int s = 7;
+            float[] x = ref.embed(tokens(s, m.cfg.vocabSize(), 5));
+            ReferenceDecoder.Output want = ref.forward(x, s);
+            TextGraphs.Out got = m.run(1, s, x, ones(s), range(0, s), null, null);
+            double e = relErr(got.logits(), want.lastLogits());
+            System.out.printf("[%s] prefill S=7 logits rel err %.3e%n", preset, e);
+            assertTrue(e <= FP32_TOL, "logits rel err " + e);
+            assertEquals(m.cfg.numHiddenLayers() + 1, got.hidden().length);
+            for (int i = 0; i < got.hidden().length; i++) {
+                double eh = relErr(got.hidden()[i], want.hiddenStates()[i]);
+                System.out.printf("[%s] hidden_states.%d rel err %.3e%n", preset, i, eh);
+                assertTrue(eh <= FP32_TOL, "hidden_states." + i + " rel err " + eh);
+            }
+            int kvLen = m.cfg.numKeyValueHeads() * s * m.cfg.headDim();
+            assertEquals(kvLen, got.presentK()[0].length);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "odd"})
+    void kvCacheDecodeMatchesFullRecomputeAndGreedy(String preset, @TempDir Path dir) throws Exception {
+        try (TextGraphs m = TextGraphs.decoder(dir, preset, 12, GraphBuilder.WeightType.FLOAT32)) {
+            ReferenceDecoder ref = new ReferenceDecoder(m.cfg, m.weights);
+            int s = 7, steps = 5, h = m.cfg.hiddenSize();
+            int[] prompt = tokens(s, m.cfg.vocabSize(), 6);
+            float[] x = ref.embed(prompt);
+            TextGraphs.Out out = m.run(1, s, x, ones(s), range(0, s), null, null);
+            int[] seq = Arrays.copyOf(prompt, s + steps);
+            int[] generated = new int[steps + 1];
+            generated[0] = TextMath.argmax(out.logits());
+            double worst = 0;
+            for (int k = 0; k < steps; k++) {
+                int pos = s + k;
+                seq[pos] = generated[k];
+                out = m.run(1, 1, ref.embed(new int[] {generated[k]}), ones(pos + 1), range(pos, 1),
+                        out.presentK(), out.presentV());
+                float[] full = ref.forward(ref.embed(Arrays.copyOf(seq, pos + 1)), pos + 1).lastLogits();
+                double e = relErr(out.logits(), full);
+                worst = Math.max(worst, e);
+                assertTrue(e <= FP32_TOL, "step " + k + " logits rel err " + e);
+                assertEquals(m.cfg.numKeyValueHeads() * (pos + 1) * m.cfg.headDim(), out.presentK()[0].length);
+                generated[k + 1] = TextMath.argmax(out.logits());
+            }
+            System.out.printf("[%s] kv-cache 5 steps: worst logits rel err %.3e, ids %s%n", preset, worst, Arrays.toString(generated));
+            assertArrayEquals(ref.greedy(x, s, steps + 1, new int[0]), generated);
+            assertEquals(h * s, x.length);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "odd"})
+    void float16WeightsStayWithinBound(String preset, @TempDir Path dir) throws Exception {
+        try (TextGraphs m = TextGraphs.decoder(dir, preset, 13, GraphBuilder.WeightType.FLOAT16)) {
+            ReferenceDecoder ref = new ReferenceDecoder(m.cfg, m.weights);
+            int s = 7;
+            float[] x = ref.embed(tokens(s, m.cfg.vocabSize(), 7));
+            ReferenceDecoder.Output want = ref.forward(x, s);
+            TextGraphs.Out got = m.run(1, s, x, ones(s), range(0, s), null, null);
+            double e = relErr(got.logits(), want.lastLogits());
+            double eh = relErr(got.hidden()[m.cfg.numHiddenLayers()], want.hiddenStates()[m.cfg.numHiddenLayers()]);
+            System.out.printf("[%s] fp16 weights: logits rel err %.3e, last hidden rel err %.3e%n", preset, e, eh);
+            assertTrue(e <= FP16_TOL, "fp16 logits rel err " + e);
+            assertTrue(eh <= FP16_TOL, "fp16 last hidden rel err " + eh);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "odd"})
+    void leftPaddedBatchMatchesSingleRows(String preset, @TempDir Path dir) throws Exception {
+        try (TextGraphs m = TextGraphs.decoder(dir, preset, 14, GraphBuilder.WeightType.FLOAT32)) {
+            ReferenceDecoder ref = new ReferenceDecoder(m.cfg, m.weights);
+            int s = 7, shortLen = 4, padN = s - shortLen, h = m.cfg.hiddenSize(), v = m.cfg.vocabSize();
+            float[] long0 = ref.embed(tokens(s, v, 8));
+            float[] short1 = ref.embed(tokens(shortLen, v, 9));
+            float[] batch = new float[2 * s * h];
+            System.arraycopy(long0, 0, batch, 0, s * h);
+            System.arraycopy(short1, 0, batch, (s + padN) * h, shortLen * h); // pad rows stay zero
+            long[] mask = new long[2 * s];
+            long[] pos = new long[2 * s];
+            for (int i = 0; i < s; i++) {
+                mask[i] = 1;
+                pos[i] = i;
+                mask[s + i] = i < padN ? 0 : 1;
+                pos[s + i] = i < padN ? 1 : i - padN; // transformers: cumsum(mask) - 1, padding filled with 1
+            }
+            TextGraphs.Out got = m.run(2, s, batch, mask, pos, null, null);
+            for (float f : got.logits()) assertTrue(Float.isFinite(f), "non-finite logit with left padding");
+            float[] row0 = Arrays.copyOfRange(got.logits(), 0, v), row1 = Arrays.copyOfRange(got.logits(), v, 2 * v);
+            double e0 = relErr(row0, ref.forward(long0, s).lastLogits());
+            double e1 = relErr(row1, ref.forward(short1, shortLen).lastLogits());
+            TextGraphs.Out alone = m.run(1, shortLen, short1, ones(shortLen), range(0, shortLen), null, null);
+            double eAlone = relErr(row1, alone.logits());
+            System.out.printf("[%s] left padding: row0 %.3e, padded row1 vs reference %.3e, vs graph alone %.3e%n",
+                    preset, e0, e1, eAlone);
+            assertTrue(e0 <= FP32_TOL && e1 <= FP32_TOL && eAlone <= FP32_TOL, e0 + " " + e1 + " " + eAlone);
+            for (float f : got.hidden()[m.cfg.numHiddenLayers()]) assertTrue(Float.isFinite(f), "non-finite hidden state");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "odd"})
+    void chunkedPrefillOverPastMatchesOneShot(String preset, @TempDir Path dir) throws Exception {
+        try (TextGraphs m = TextGraphs.decoder(dir, preset, 15, GraphBuilder.WeightType.FLOAT32)) {
+            ReferenceDecoder ref = new ReferenceDecoder(m.cfg, m.weights);
+            int first = 4, second = 3, s = first + second, h = m.cfg.hiddenSize(), layers = m.cfg.numHiddenLayers();
+            float[] x = ref.embed(tokens(s, m.cfg.vocabSize(), 10));
+            TextGraphs.Out a = m.run(1, first, Arrays.copyOf(x, first * h), ones(first), range(0, first), null, null);
+            TextGraphs.Out b = m.run(1, second, Arrays.copyOfRange(x, first * h, s * h), ones(s), range(first, second),
+                    a.presentK(), a.presentV());
+            ReferenceDecoder.Output want = ref.forward(x, s);
+            double e = relErr(b.logits(), want.lastLogits());
+            double worst = e;
+            for (int i = 0; i <= layers; i++) {
+                float[] rows = Arrays.copyOfRange(want.hiddenStates()[i], first * h, s * h);
+                worst = Math.max(worst, relErr(b.hidden()[i], rows));
+            }
+            System.out.printf("[%s] chunked prefill 4+3: logits rel err %.3e, worst incl. hidden states %.3e%n", preset, e, worst);
+            assertTrue(worst <= FP32_TOL, "chunked prefill rel err " + worst);
+        }
+    }
+
+    @Test
+    void graphUsesOnlyStandardOpset17Ops(@TempDir Path dir) throws Exception {
+        Qwen2AudioConfig full = MakeTiny.write(dir.resolve("ckpt"),
+                MakeTiny.Options.odd(1));
+        Path onnx = dir.resolve("d.onnx");
+        try (GraphBuilder g = new GraphBuilder("decoder", dir.resolve("d.onnx.data"), GraphBuilder.WeightType.FLOAT16)) {
+            DecoderGraph.build(g, full.text(), MakeTiny.weights(full, 1));
+            g.save(onnx, "test");
+        }
+        ModelProto model = ModelProto.parseFrom(Files.readAllBytes(onnx));
+        assertEquals(1, model.getOpsetImportCount());
+        assertEquals(17, model.getOpsetImport(0).getVersion());
+        for (NodeProto n : model.getGraph().getNodeList()) {
+            assertEquals("", n.getDomain(), "node " + n.getName() + " is in domain " + n.getDomain());
+        }
+        int layers = full.text().numHiddenLayers();
+        assertEquals(3 + 2 * layers, model.getGraph().getInputCount());
+        assertEquals(1 + 2 * layers + layers + 1, model.getGraph().getOutputCount());
+    }
+}
