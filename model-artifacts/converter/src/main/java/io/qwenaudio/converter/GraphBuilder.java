@@ -43,6 +43,7 @@ public final class GraphBuilder implements AutoCloseable {
     public static final int OPSET = 17;
     public static final String MS_DOMAIN = "com.microsoft";
     private static final int ALIGN = 64;
+    private static final int WRITE_CHUNK = 1 << 20;
 
     private final String name;
     private final Path dataFile;
@@ -110,32 +111,34 @@ public final class GraphBuilder implements AutoCloseable {
 
     /** A float weight, written to the external data file in the builder's {@link WeightType}. */
     public String weight(String name, float[] values, long... shape) {
-        byte[] bytes;
-        if (weightType == WeightType.FLOAT16) {
-            ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
-            for (float v : values) b.putShort(Half.fromFloat(v));
-            bytes = b.array();
-        } else {
-            ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-            b.asFloatBuffer().put(values);
-            bytes = b.array();
-        }
-        return external(name, weightElemType(), bytes, shape);
+        return external(name, weightElemType(), values, weightType == WeightType.FLOAT16, shape);
     }
 
     /** A float32 weight regardless of the builder's weight type (norm weights, small vectors kept exact). */
     public String weightF32(String name, float[] values, long... shape) {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
-        b.asFloatBuffer().put(values);
-        return external(name, TensorProto.DataType.FLOAT_VALUE, b.array(), shape);
+        return external(name, TensorProto.DataType.FLOAT_VALUE, values, false, shape);
     }
 
-    private String external(String name, int elemType, byte[] bytes, long... shape) {
+    /** Appends {@code values} to the data file in chunks (a 156k x 4096 table is over 2 GB as bytes). */
+    private String external(String name, int elemType, float[] values, boolean fp16, long... shape) {
+        int bytesPer = fp16 ? 2 : 4;
+        long length = (long) values.length * bytesPer;
         try {
             long pad = (ALIGN - dataOffset % ALIGN) % ALIGN;
             data.write(new byte[(int) pad]);
             dataOffset += pad;
-            data.write(bytes);
+            ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
+            for (int from = 0; from < values.length; from += WRITE_CHUNK) {
+                int n = Math.min(WRITE_CHUNK, values.length - from);
+                chunk.clear();
+                if (fp16) {
+                    for (int i = 0; i < n; i++) chunk.putShort(Half.fromFloat(values[from + i]));
+                } else {
+                    chunk.asFloatBuffer().put(values, from, n);
+                    chunk.position(n * 4);
+                }
+                data.write(chunk.array(), 0, n * bytesPer);
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(), e);
         }
@@ -143,9 +146,9 @@ public final class GraphBuilder implements AutoCloseable {
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)
                 .addExternalData(kv("location", dataFile.getFileName().toString()))
                 .addExternalData(kv("offset", Long.toString(dataOffset)))
-                .addExternalData(kv("length", Long.toString(bytes.length)));
+                .addExternalData(kv("length", Long.toString(length)));
         for (long d : shape) t.addDims(d);
-        dataOffset += bytes.length;
+        dataOffset += length;
         graph.addInitializer(t);
         return name;
     }
