@@ -1,0 +1,125 @@
+package io.qwenaudio.converter;
+
+import io.qwenaudio.checkpoint.AudioEncoderConfig;
+import io.qwenaudio.checkpoint.InMemoryTensorSource;
+import io.qwenaudio.checkpoint.LoraAdapter;
+import io.qwenaudio.checkpoint.MakeTiny;
+import io.qwenaudio.checkpoint.Qwen2AudioConfig;
+import io.qwenaudio.checkpoint.TensorSource;
+import io.qwenaudio.reference.ReferenceEncoder;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+import static io.qwenaudio.converter.AudioParity.in;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The encoder graph in ONNX Runtime against {@link ReferenceEncoder}: a batch of two windows (one full, one
+ * partially filled with zero features after its mel length), float32 and float16 weights, and a LoRA adapter
+ * merged into the graph's weights versus applied on the fly by the reference.
+ */
+class EncoderGraphParityTest {
+
+    static final double FP32_BOUND = 1e-4;
+    /**
+     * float16 weights (relative rounding 2^-11 ~ 4.9e-4 per weight) through two convs and two layers; measured
+     * about 2e-4 on the tiny preset, so 5e-3 leaves room without hiding a wrong cast or layout.
+     */
+    static final double FP16_BOUND = 5e-3;
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "odd"})
+    void batchOfFullAndPartialWindowsMatchesReference(String preset, @TempDir Path dir) throws Exception {
+        Qwen2AudioConfig cfg = AudioParity.tinyConfig(dir.resolve("ckpt"), preset, 11);
+        AudioEncoderConfig a = cfg.audio();
+        TensorSource w = MakeTiny.weights(cfg, 11);
+        int[] lengths = {3000, 1234};
+        float[] features = features(a, lengths, 5);
+
+        Path onnx = AudioParity.build(dir, "encoder", GraphBuilder.WeightType.FLOAT32, g -> EncoderGraph.build(g, a, w));
+        float[] out = run(onnx, a, features, lengths);
+
+        ReferenceEncoder ref = new ReferenceEncoder(a, w);
+        int per = 750 * a.dModel(), window = a.numMelBins() * 3000;
+        for (int b = 0; b < lengths.length; b++) {
+            float[] expected = ref.forward(java.util.Arrays.copyOfRange(features, b * window, (b + 1) * window), lengths[b]);
+            double err = AudioParity.relativeError(expected, out, b * per);
+            System.out.printf("encoder %s fp32 melLength %d: relative error %.3e%n", preset, lengths[b], err);
+            assertTrue(err <= FP32_BOUND, "relative error " + err + " > " + FP32_BOUND);
+        }
+    }
+
+    @Test
+    void float16WeightsStayWithinBound(@TempDir Path dir) throws Exception {
+        Qwen2AudioConfig cfg = AudioParity.tinyConfig(dir.resolve("ckpt"), "tiny", 12);
+        AudioEncoderConfig a = cfg.audio();
+        TensorSource w = MakeTiny.weights(cfg, 12);
+        int[] lengths = {2000};
+        float[] features = features(a, lengths, 6);
+        Path onnx = AudioParity.build(dir, "encoder16", GraphBuilder.WeightType.FLOAT16, g -> EncoderGraph.build(g, a, w));
+        float[] out = run(onnx, a, features, lengths);
+        float[] expected = new ReferenceEncoder(a, w).forward(features, lengths[0]);
+        double err = AudioParity.relativeError(expected, out, 0);
+        System.out.printf("encoder tiny fp16 weights: relative error %.3e%n", err);
+        assertTrue(err <= FP16_BOUND, "relative error " + err + " > " + FP16_BOUND);
+        assertTrue(err > 0, "float16 storage should change the result at all");
+    }
+
+    @Test
+    void mergedLoraGraphMatchesReferenceWithLoraOnTheFly(@TempDir Path dir) throws Exception {
+        Qwen2AudioConfig cfg = AudioParity.tinyConfig(dir.resolve("ckpt"), "odd", 13);
+        AudioEncoderConfig a = cfg.audio();
+        TensorSource base = MakeTiny.weights(cfg, 13);
+        MakeTiny.writeLora(dir.resolve("lora"), cfg, 13, "ckpt");
+        LoraAdapter lora = LoraAdapter.read(dir.resolve("lora"));
+
+        InMemoryTensorSource merged = new InMemoryTensorSource();
+        for (String n : base.names()) {
+            if (!n.startsWith("audio_tower.")) continue;
+            merged.put(n, base.floats(n), base.shape(n));
+        }
+        for (LoraAdapter.Target t : lora.targets().values()) {
+            float[] wt = merged.floats(t.weightName());
+            float[] delta = t.delta();
+            for (int i = 0; i < wt.length; i++) wt[i] += delta[i];
+            merged.put(t.weightName(), wt, merged.shape(t.weightName()));
+        }
+
+        int[] lengths = {1234};
+        float[] features = features(a, lengths, 7);
+        Path onnx = AudioParity.build(dir, "encoder-lora", GraphBuilder.WeightType.FLOAT32, g -> EncoderGraph.build(g, a, merged));
+        float[] out = run(onnx, a, features, lengths);
+        float[] expected = new ReferenceEncoder(a, base).withLora(lora).forward(features, lengths[0]);
+        float[] withoutLora = new ReferenceEncoder(a, base).forward(features, lengths[0]);
+        double err = AudioParity.relativeError(expected, out, 0);
+        double loraEffect = AudioParity.relativeError(expected, withoutLora, 0);
+        System.out.printf("encoder odd LoRA merged vs on the fly: relative error %.3e (LoRA changes output by %.3e)%n", err, loraEffect);
+        assertTrue(err <= FP32_BOUND, "relative error " + err + " > " + FP32_BOUND);
+        assertTrue(loraEffect > 100 * FP32_BOUND, "the LoRA adapter should change the output");
+    }
+
+    /** Random log-mel-like features [B, mels, 3000], zero after each window's mel length (as the front end pads). */
+    static float[] features(AudioEncoderConfig a, int[] lengths, long seed) {
+        int mels = a.numMelBins(), frames = 3000;
+        float[] f = AudioParity.gaussian(lengths.length * mels * frames, 0.5, seed);
+        for (int b = 0; b < lengths.length; b++) {
+            for (int m = 0; m < mels; m++) {
+                for (int t = lengths[b]; t < frames; t++) f[(b * mels + m) * frames + t] = 0f;
+            }
+        }
+        return f;
+    }
+
+    static float[] run(Path onnx, AudioEncoderConfig a, float[] features, int[] lengths) throws Exception {
+        long[] ml = new long[lengths.length];
+        for (int i = 0; i < ml.length; i++) ml[i] = lengths[i];
+        return AudioParity.run(onnx, Map.of(
+                "input_features", in(features, lengths.length, a.numMelBins(), 3000),
+                "mel_lengths", in(ml, lengths.length))).get("last_hidden_state");
+    }
+}
