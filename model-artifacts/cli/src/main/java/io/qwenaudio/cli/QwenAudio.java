@@ -19,8 +19,8 @@ import java.util.List;
  */
 @Command(name = "qwen-audio", mixinStandardHelpOptions = true, version = "qwen-audio 0.1.0",
         description = "Qwen2-Audio tools: audio features, checkpoint inspection and conversion, encoding, generation.",
-        subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, InspectCommand.class, MakeTinyCommand.class,
-                })
+        subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, InspectCommand.class, MakeTinyCommand.class, ConvertCommand.class,
+                AddAdapterCommand.class})
 public final class QwenAudio implements Runnable {
 
     /** Exit code for bad input: unreadable or invalid files, options out of range. */

@@ -1,0 +1,30 @@
+package io.qwenaudio.cli;
+
+import io.qwenaudio.converter.Converter;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/** {@code qwen-audio add-adapter <artifacts-dir> NAME=<adapter-dir>}: convert one more domain adapter into artifacts. */
+@Command(name = "add-adapter", mixinStandardHelpOptions = true,
+        description = "Convert a domain adapter into an existing artifacts directory and update manifest.json.")
+final class AddAdapterCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "<artifacts-dir>", description = "Made by 'qwen-audio convert'.")
+    Path artifacts;
+
+    @Parameters(index = "1", paramLabel = "NAME=<adapter-dir>", description = "adapter_config.json + adapter.safetensors.")
+    String adapter;
+
+    @Override
+    public Integer call() throws Exception {
+        CliFiles.requireDirectory(artifacts, "artifacts directory");
+        Map.Entry<String, Path> a = ConvertCommand.parseAdapters(List.of(adapter)).entrySet().iterator().next();
+        new Converter(System.err).addAdapter(artifacts, a.getKey(), a.getValue());
+        return 0;
+    }
+}

@@ -1,0 +1,73 @@
+package io.qwenaudio.cli;
+
+import io.qwenaudio.converter.Converter;
+import io.qwenaudio.converter.GraphBuilder;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code qwen-audio convert <checkpoint-dir> --out <artifacts-dir> [--dtype fp32|fp16] [--lora <peft-dir>]...
+ * [--adapter NAME=<adapter-dir>]...}: a Hugging Face checkpoint to ONNX graphs plus manifest.
+ */
+@Command(name = "convert", mixinStandardHelpOptions = true,
+        description = {"Convert a Hugging Face Qwen2-Audio checkpoint to ONNX graphs + manifest.json.",
+                "Progress goes to stderr; the output appears only when the conversion succeeded."})
+final class ConvertCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "<checkpoint-dir>", description = "config.json + safetensors (+ tokenizer files).")
+    Path checkpoint;
+
+    @Option(names = "--out", required = true, paramLabel = "<artifacts-dir>", description = "Output directory (must not exist or be empty).")
+    Path out;
+
+    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|fp16",
+            description = "Weight precision in the graphs (default: ${DEFAULT-VALUE}); inputs and outputs stay float32.")
+    String dtype;
+
+    @Option(names = "--lora", paramLabel = "<peft-dir>",
+            description = "PEFT LoRA for the audio tower, merged as W + (alpha/r)·B·A; repeatable, applied in order.")
+    List<Path> loras = new ArrayList<>();
+
+    @Option(names = "--adapter", paramLabel = "NAME=<adapter-dir>", description = "Domain adapter to convert; repeatable.")
+    List<String> adapters = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        CliFiles.requireDirectory(checkpoint, "checkpoint directory");
+        new Converter(System.err).convert(new Converter.Options(checkpoint, out, weightType(dtype), loras,
+                parseAdapters(adapters)));
+        System.out.println(out);
+        return 0;
+    }
+
+    static GraphBuilder.WeightType weightType(String dtype) {
+        return switch (dtype) {
+            case "fp32" -> GraphBuilder.WeightType.FLOAT32;
+            case "fp16" -> GraphBuilder.WeightType.FLOAT16;
+            default -> throw new UserInputException("--dtype " + dtype + " is not supported; accepted: fp32, fp16");
+        };
+    }
+
+    static Map<String, Path> parseAdapters(List<String> specs) {
+        Map<String, Path> out = new LinkedHashMap<>();
+        for (String s : specs) {
+            int eq = s.indexOf('=');
+            if (eq <= 0 || eq == s.length() - 1) {
+                throw new UserInputException("--adapter '" + s + "' must be NAME=<adapter-dir>, e.g. ldv=adapters/ldv");
+            }
+            String name = s.substring(0, eq);
+            if (out.put(name, CliFiles.requireDirectory(Path.of(s.substring(eq + 1)), "adapter directory")) != null) {
+                throw new UserInputException("--adapter name '" + name + "' is given twice");
+            }
+        }
+        return out;
+    }
+}
