@@ -40,8 +40,16 @@ public final class MakeTiny {
     public static final Preset ODD = new Preset("odd", 48, 3, 3, 80, 128, 1500,
             96, 3, 6, 2, 160, 2048, 300);
 
+    /**
+     * The real Qwen2-Audio audio encoder size (d_model 1280, 32 layers, 20 heads, ffn 5120: 637 M parameters,
+     * 1.27 GB in BF16) with a tiny language model: for conversion scale checks and encoder benchmarks.
+     */
+    public static final Preset AUDIO_FULL = new Preset("audio-full", 1280, 32, 20, 5120, 128, 1500,
+            64, 2, 4, 2, 128, 2048, 300);
+
     /** The presets by name. */
-    public static final Map<String, Preset> PRESETS = Map.of(TINY.name(), TINY, ODD.name(), ODD);
+    public static final Map<String, Preset> PRESETS = Map.of(TINY.name(), TINY, ODD.name(), ODD,
+            AUDIO_FULL.name(), AUDIO_FULL);
 
     /**
      * What to generate: a preset, the seed, and optional extra directories for a LoRA adapter and a domain

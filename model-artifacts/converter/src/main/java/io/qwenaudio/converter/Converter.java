@@ -229,7 +229,13 @@ public final class Converter {
     private static Path tempDirBeside(Path out) throws IOException {
         Path parent = out.toAbsolutePath().getParent();
         Files.createDirectories(parent);
-        return Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+        Path tmp = Files.createTempDirectory(parent, "." + out.getFileName() + ".partial-");
+        try { // temp dirs are private (0700); the artifacts are read by serving processes running as other users
+            Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: keep its defaults
+        }
+        return tmp;
     }
 
     private static List<String> listFiles(Path dir) throws IOException {
