@@ -80,15 +80,20 @@ public final class ReferenceDecoder {
         return out;
     }
 
-    /** Logits of the last position and every hidden state. */
-    public record Output(float[] lastLogits, float[][] hiddenStates) {
+    /**
+     * Logits of the last position [V], the L + 1 hidden states ([S, H] each, as transformers'
+     * {@code output_hidden_states}) and the logits of every position [S, V].
+     */
+    public record Output(float[] lastLogits, float[][] hiddenStates, float[] allLogits) {
     }
 
     /** Full causal forward from position 0 over {@code s} positions of {@code inputsEmbeds} ([S * H]). */
     public Output forward(float[] inputsEmbeds, int s) {
         List<float[]> hidden = new ArrayList<>();
-        float[] normed = run(inputsEmbeds, s, newCache(), hidden);
-        return new Output(logits(normed, s - 1), hidden.toArray(new float[0][]));
+        float[] normed = run(inputsEmbeds, s, newCache(), hidden);                  // [S, H]
+        float[] all = TextMath.linear(normed, s, h, lmHead, null, v);                // [S, V]
+        float[] last = java.util.Arrays.copyOfRange(all, (s - 1) * v, s * v);       // [V]
+        return new Output(last, hidden.toArray(new float[0][]), all);
     }
 
     /** Keys and values of every layer for the positions seen so far (RoPE already applied to the keys). */
