@@ -176,6 +176,7 @@ public final class Checkpoint implements TensorSource, AutoCloseable {
     }
 
     /** Reads a tensor piece by piece as float32 (see {@link SafetensorsFile#streamFloats}). */
+    @Override
     public void streamFloats(String name, int chunkElements, SafetensorsFile.FloatChunkConsumer consumer) {
         Location l = location(name);
         l.file.streamFloats(l.storedName, chunkElements, consumer);

@@ -259,6 +259,7 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
      * Converts a tensor to float32 piece by piece, {@code chunkElements} at a time (the buffer passed to the
      * consumer is reused), so tensors larger than a Java array or the heap can be copied elsewhere.
      */
+    @Override
     public void streamFloats(String name, int chunkElements, FloatChunkConsumer consumer) {
         Entry e = entry(name);
         if (!SUPPORTED_DTYPES.contains(e.dtype)) {

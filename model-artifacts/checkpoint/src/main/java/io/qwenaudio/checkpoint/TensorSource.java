@@ -29,6 +29,21 @@ public interface TensorSource {
     float[] floats(String name);
 
     /**
+     * The tensor converted to float32 piece by piece ({@code chunkElements} at a time, the buffer reused), so a
+     * tensor larger than the heap (a 156k x 4096 embedding) can be copied elsewhere. Sources backed by files
+     * override this to stream; the default reads the whole tensor.
+     */
+    default void streamFloats(String name, int chunkElements, SafetensorsFile.FloatChunkConsumer consumer) {
+        float[] all = floats(name);
+        float[] buf = new float[Math.max(1, Math.min(chunkElements, all.length))];
+        for (int from = 0; from < all.length; from += buf.length) {
+            int n = Math.min(buf.length, all.length - from);
+            System.arraycopy(all, from, buf, 0, n);
+            consumer.accept(buf, from, n);
+        }
+    }
+
+    /**
      * The tensor converted to float32 after checking its shape; the error names the tensor, the expected and the
      * found shape.
      */

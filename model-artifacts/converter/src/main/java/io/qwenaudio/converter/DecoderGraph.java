@@ -169,8 +169,13 @@ public final class DecoderGraph {
                 g.ints("/language_model/last_start", -1), g.ints("/language_model/last_end", Long.MAX_VALUE), ax1); // [B, 1, H]
         String headName = w.has("language_model.lm_head.weight") || !cfg.tieWordEmbeddings()
                 ? "language_model.lm_head.weight" : P + "embed_tokens.weight";
-        String logits = g.matmul("/lm_head", last, TextOps.linearWeight(g, "language_model.lm_head.weight_t",
-                w.floats(headName, v, h), v, h));                                                   // [B, 1, V]
+        // lm_head stays [V, H] as stored and streams into the data file (2.5 GB in fp32 for the real model, no
+        // transposed copy): Gemm with transB over the last position, reshaped back to [B, 1, V]
+        EmbedGraph.checkShape(w, headName, v, h);
+        String head = TextOps.asF32(g, g.weightStreamed("language_model.lm_head.weight", w, headName, v, h)); // [V, H]
+        String last2d = g.op("Reshape", "/lm_head/Reshape", last, g.ints("/lm_head/shape_2d", -1, h));     // [B, H]
+        String gemm = g.op("Gemm", "/lm_head/Gemm", List.of(last2d, head), Map.of("transB", 1L));           // [B, V]
+        String logits = g.op("Reshape", "/lm_head/Reshape_1", gemm, g.ints("/lm_head/shape_3d", -1, 1, v)); // [B, 1, V]
         g.outputAs(logits, "logits", F32, "batch", 1L, (long) v);
     }
 

@@ -119,6 +119,54 @@ public final class GraphBuilder implements AutoCloseable {
         return external(name, TensorProto.DataType.FLOAT_VALUE, values, false, shape);
     }
 
+    /**
+     * A float weight copied from {@code source} piece by piece without ever holding it whole on the heap (the
+     * embedding table and lm_head of the real model are 2.5 GB in float32).
+     */
+    public String weightStreamed(String name, io.qwenaudio.checkpoint.TensorSource source, String sourceName,
+                                 long... shape) {
+        boolean fp16 = weightType == WeightType.FLOAT16;
+        int bytesPer = fp16 ? 2 : 4;
+        long count = io.qwenaudio.tensor.Npy.numElements(shape);
+        long[] written = {0};
+        try {
+            long pad = (ALIGN - dataOffset % ALIGN) % ALIGN;
+            data.write(new byte[(int) pad]);
+            dataOffset += pad;
+            ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
+            source.streamFloats(sourceName, WRITE_CHUNK, (v, off, n) -> {
+                chunk.clear();
+                if (fp16) {
+                    for (int i = 0; i < n; i++) chunk.putShort(Half.fromFloat(v[i]));
+                } else {
+                    chunk.asFloatBuffer().put(v, 0, n);
+                }
+                try {
+                    data.write(chunk.array(), 0, n * bytesPer);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                written[0] += n;
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(), e);
+        }
+        if (written[0] != count) {
+            throw new IllegalStateException("tensor '" + sourceName + "' streamed " + written[0] + " values, shape "
+                    + java.util.Arrays.toString(shape) + " needs " + count);
+        }
+        long length = count * bytesPer;
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(weightElemType())
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(kv("location", dataFile.getFileName().toString()))
+                .addExternalData(kv("offset", Long.toString(dataOffset)))
+                .addExternalData(kv("length", Long.toString(length)));
+        for (long d : shape) t.addDims(d);
+        dataOffset += length;
+        graph.addInitializer(t);
+        return name;
+    }
+
     /** Appends {@code values} to the data file in chunks (a 156k x 4096 table is over 2 GB as bytes). */
     private String external(String name, int elemType, float[] values, boolean fp16, long... shape) {
         int bytesPer = fp16 ? 2 : 4;

@@ -61,6 +61,13 @@ public final class LoraMergedSource implements TensorSource {
     }
 
     @Override
+    public void streamFloats(String name, int chunkElements, io.qwenaudio.checkpoint.SafetensorsFile.FloatChunkConsumer c) {
+        boolean target = loras.stream().anyMatch(l -> l.targets().values().stream().anyMatch(t -> t.weightName().equals(name)));
+        if (target) TensorSource.super.streamFloats(name, chunkElements, c); // merged in memory: targets are small
+        else base.streamFloats(name, chunkElements, c);
+    }
+
+    @Override
     public float[] floats(String name) {
         float[] w = base.floats(name);
         for (LoraAdapter l : loras) {

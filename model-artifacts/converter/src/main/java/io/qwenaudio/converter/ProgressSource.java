@@ -37,6 +37,17 @@ final class ProgressSource implements TensorSource {
     }
 
     @Override
+    public void streamFloats(String name, int chunkElements, io.qwenaudio.checkpoint.SafetensorsFile.FloatChunkConsumer c) {
+        base.streamFloats(name, chunkElements, c);
+        done++;
+        mb += io.qwenaudio.tensor.Npy.numElements(base.shape(name)) * 4.0 / (1 << 20);
+        if (out != null) {
+            out.printf(Locale.ROOT, "[%d/%d] %s %s streamed (%.1f MB read, %.1f s)%n", done, total, name,
+                    java.util.Arrays.toString(base.shape(name)), mb, (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    @Override
     public float[] floats(String name) {
         float[] v = base.floats(name);
         done++;
