@@ -125,21 +125,43 @@ public final class GraphBuilder implements AutoCloseable {
      */
     public String weightStreamed(String name, io.qwenaudio.checkpoint.TensorSource source, String sourceName,
                                  long... shape) {
-        boolean fp16 = weightType == WeightType.FLOAT16;
+        return external(name, weightElemType(), weightType == WeightType.FLOAT16, shape,
+                sink -> source.streamFloats(sourceName, WRITE_CHUNK, (v, off, n) -> sink.write(v, 0, n)));
+    }
+
+    private String external(String name, int elemType, float[] values, boolean fp16, long... shape) {
+        return external(name, elemType, fp16, shape, sink -> {
+            for (int from = 0; from < values.length; from += WRITE_CHUNK) {
+                sink.write(values, from, Math.min(WRITE_CHUNK, values.length - from));
+            }
+        });
+    }
+
+    /** Receives the float pieces of one tensor, in order. */
+    @FunctionalInterface
+    private interface Sink {
+        void write(float[] values, int from, int count);
+    }
+
+    /**
+     * Appends one tensor to the data file (aligned, in chunks of at most {@value #WRITE_CHUNK} values: a 156k x 4096
+     * table is over 2 GB as bytes) as float32 or float16, and records it as an external initializer.
+     */
+    private String external(String name, int elemType, boolean fp16, long[] shape, java.util.function.Consumer<Sink> producer) {
         int bytesPer = fp16 ? 2 : 4;
         long count = io.qwenaudio.tensor.Npy.numElements(shape);
         long[] written = {0};
+        ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
         try {
             long pad = (ALIGN - dataOffset % ALIGN) % ALIGN;
             data.write(new byte[(int) pad]);
             dataOffset += pad;
-            ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
-            source.streamFloats(sourceName, WRITE_CHUNK, (v, off, n) -> {
+            producer.accept((v, from, n) -> {
                 chunk.clear();
                 if (fp16) {
-                    for (int i = 0; i < n; i++) chunk.putShort(Half.fromFloat(v[i]));
+                    for (int i = 0; i < n; i++) chunk.putShort(Half.fromFloat(v[from + i]));
                 } else {
-                    chunk.asFloatBuffer().put(v, 0, n);
+                    chunk.asFloatBuffer().put(v, from, n);
                 }
                 try {
                     data.write(chunk.array(), 0, n * bytesPer);
@@ -148,48 +170,15 @@ public final class GraphBuilder implements AutoCloseable {
                 }
                 written[0] += n;
             });
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
         }
         if (written[0] != count) {
-            throw new IllegalStateException("tensor '" + sourceName + "' streamed " + written[0] + " values, shape "
+            throw new IllegalStateException("tensor '" + name + "' got " + written[0] + " values, shape "
                     + java.util.Arrays.toString(shape) + " needs " + count);
         }
         long length = count * bytesPer;
-        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(weightElemType())
-                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
-                .addExternalData(kv("location", dataFile.getFileName().toString()))
-                .addExternalData(kv("offset", Long.toString(dataOffset)))
-                .addExternalData(kv("length", Long.toString(length)));
-        for (long d : shape) t.addDims(d);
-        dataOffset += length;
-        graph.addInitializer(t);
-        return name;
-    }
-
-    /** Appends {@code values} to the data file in chunks (a 156k x 4096 table is over 2 GB as bytes). */
-    private String external(String name, int elemType, float[] values, boolean fp16, long... shape) {
-        int bytesPer = fp16 ? 2 : 4;
-        long length = (long) values.length * bytesPer;
-        try {
-            long pad = (ALIGN - dataOffset % ALIGN) % ALIGN;
-            data.write(new byte[(int) pad]);
-            dataOffset += pad;
-            ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
-            for (int from = 0; from < values.length; from += WRITE_CHUNK) {
-                int n = Math.min(WRITE_CHUNK, values.length - from);
-                chunk.clear();
-                if (fp16) {
-                    for (int i = 0; i < n; i++) chunk.putShort(Half.fromFloat(values[from + i]));
-                } else {
-                    chunk.asFloatBuffer().put(values, from, n);
-                    chunk.position(n * 4);
-                }
-                data.write(chunk.array(), 0, n * bytesPer);
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(), e);
-        }
         TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(elemType)
                 .setDataLocation(TensorProto.DataLocation.EXTERNAL)
                 .addExternalData(kv("location", dataFile.getFileName().toString()))
