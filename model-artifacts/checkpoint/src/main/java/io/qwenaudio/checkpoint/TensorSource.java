@@ -34,7 +34,11 @@ public interface TensorSource {
      * override this to stream; the default reads the whole tensor.
      */
     default void streamFloats(String name, int chunkElements, SafetensorsFile.FloatChunkConsumer consumer) {
-        float[] all = floats(name);
+        streamArray(floats(name), chunkElements, consumer);
+    }
+
+    /** Hands an in-memory tensor to {@code consumer} in pieces of {@code chunkElements}, as {@link #streamFloats} does. */
+    static void streamArray(float[] all, int chunkElements, SafetensorsFile.FloatChunkConsumer consumer) {
         float[] buf = new float[Math.max(1, Math.min(chunkElements, all.length))];
         for (int from = 0; from < all.length; from += buf.length) {
             int n = Math.min(buf.length, all.length - from);
@@ -48,11 +52,16 @@ public interface TensorSource {
      * found shape.
      */
     default float[] floats(String name, long... expectedShape) {
+        requireShape(name, expectedShape);
+        return floats(name);
+    }
+
+    /** Throws a {@link CheckpointException} naming the tensor and both shapes unless it has {@code expectedShape}. */
+    default void requireShape(String name, long... expectedShape) {
         long[] s = shape(name);
         if (!java.util.Arrays.equals(s, expectedShape)) {
             throw new CheckpointException("tensor '" + name + "' has shape " + java.util.Arrays.toString(s)
                     + ", expected " + java.util.Arrays.toString(expectedShape));
         }
-        return floats(name);
     }
 }

@@ -171,7 +171,7 @@ public final class DecoderGraph {
                 ? "language_model.lm_head.weight" : P + "embed_tokens.weight";
         // lm_head stays [V, H] as stored and streams into the data file (2.5 GB in fp32 for the real model, no
         // transposed copy): Gemm with transB over the last position, reshaped back to [B, 1, V]
-        EmbedGraph.checkShape(w, headName, v, h);
+        w.requireShape(headName, v, h);
         String head = TextOps.asF32(g, g.weightStreamed("language_model.lm_head.weight", w, headName, v, h)); // [V, H]
         String last2d = g.op("Reshape", "/lm_head/Reshape", last, g.ints("/lm_head/shape_2d", -1, h));     // [B, H]
         String gemm = g.op("Gemm", "/lm_head/Gemm", List.of(last2d, head), Map.of("transB", 1L));           // [B, V]

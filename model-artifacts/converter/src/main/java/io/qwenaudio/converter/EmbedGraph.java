@@ -21,7 +21,7 @@ public final class EmbedGraph {
         int f32 = TensorProto.DataType.FLOAT_VALUE;
         long v = cfg.vocabSize(), h = cfg.hiddenSize();
         String ids = g.input("input_ids", TensorProto.DataType.INT64_VALUE, "batch", "sequence");
-        checkShape(w, "language_model.model.embed_tokens.weight", v, h);
+        w.requireShape("language_model.model.embed_tokens.weight", v, h);
         String table = g.weightStreamed("language_model.model.embed_tokens.weight", w,
                 "language_model.model.embed_tokens.weight", v, h); // [V, H], streamed: 2.5 GB in fp32 for the real model
         String e = g.op("Gather", "/language_model/embed_tokens/Gather", List.of(table, ids), Map.of("axis", 0L)); // [B, S, H]
@@ -29,12 +29,5 @@ public final class EmbedGraph {
             e = g.op("Cast", "/language_model/embed_tokens/Cast", List.of(e), Map.of("to", (long) f32));
         }
         g.outputAs(e, "inputs_embeds", f32, "batch", "sequence", h);
-    }
-
-    static void checkShape(TensorSource w, String name, long... shape) {
-        if (!java.util.Arrays.equals(w.shape(name), shape)) {
-            throw new io.qwenaudio.checkpoint.CheckpointException("tensor '" + name + "' has shape "
-                    + java.util.Arrays.toString(w.shape(name)) + ", expected " + java.util.Arrays.toString(shape));
-        }
     }
 }

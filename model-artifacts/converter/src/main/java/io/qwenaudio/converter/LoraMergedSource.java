@@ -1,25 +1,24 @@
 package io.qwenaudio.converter;
 
 import io.qwenaudio.checkpoint.CheckpointException;
+import io.qwenaudio.checkpoint.ForwardingTensorSource;
 import io.qwenaudio.checkpoint.LoraAdapter;
 import io.qwenaudio.checkpoint.TensorSource;
 
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 
 /**
  * A checkpoint with PEFT LoRA adapters merged into its weights on read: {@code W' = W + scale * B @ A} for every
  * target Linear, adapters applied in the order given. Targets are checked up front: a module that does not exist
  * in the checkpoint, or whose shape does not match the LoRA matrices, is rejected by name.
  */
-public final class LoraMergedSource implements TensorSource {
+public final class LoraMergedSource extends ForwardingTensorSource {
 
-    private final TensorSource base;
     private final List<LoraAdapter> loras;
 
     public LoraMergedSource(TensorSource base, List<LoraAdapter> loras) {
-        this.base = base;
+        super(base);
         this.loras = List.copyOf(loras);
         for (LoraAdapter l : loras) check(l);
     }
@@ -46,24 +45,9 @@ public final class LoraMergedSource implements TensorSource {
     }
 
     @Override
-    public Set<String> names() {
-        return base.names();
-    }
-
-    @Override
-    public long[] shape(String name) {
-        return base.shape(name);
-    }
-
-    @Override
-    public String dtype(String name) {
-        return base.dtype(name);
-    }
-
-    @Override
     public void streamFloats(String name, int chunkElements, io.qwenaudio.checkpoint.SafetensorsFile.FloatChunkConsumer c) {
         boolean target = loras.stream().anyMatch(l -> l.targets().values().stream().anyMatch(t -> t.weightName().equals(name)));
-        if (target) TensorSource.super.streamFloats(name, chunkElements, c); // merged in memory: targets are small
+        if (target) TensorSource.streamArray(floats(name), chunkElements, c); // merged in memory: targets are small
         else base.streamFloats(name, chunkElements, c);
     }
 

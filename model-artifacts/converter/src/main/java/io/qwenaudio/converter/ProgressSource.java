@@ -1,14 +1,13 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.checkpoint.ForwardingTensorSource;
 import io.qwenaudio.checkpoint.TensorSource;
 
 import java.io.PrintStream;
 import java.util.Locale;
-import java.util.Set;
 
 /** Reports every tensor read on a stream: index, name, size, elapsed time, so a long conversion shows progress. */
-final class ProgressSource implements TensorSource {
-    private final TensorSource base;
+final class ProgressSource extends ForwardingTensorSource {
     private final PrintStream out;
     private final int total;
     private final long t0 = System.nanoTime();
@@ -16,24 +15,9 @@ final class ProgressSource implements TensorSource {
     private double mb;
 
     ProgressSource(TensorSource base, PrintStream out) {
-        this.base = base;
+        super(base);
         this.out = out;
         this.total = base.names().size();
-    }
-
-    @Override
-    public Set<String> names() {
-        return base.names();
-    }
-
-    @Override
-    public long[] shape(String name) {
-        return base.shape(name);
-    }
-
-    @Override
-    public String dtype(String name) {
-        return base.dtype(name);
     }
 
     @Override
