@@ -52,6 +52,14 @@ final class FeaturesCommand implements Callable<Integer> {
         try (AudioStream in = AudioDecoder.open(CliFiles.requireReadable(audioFile, "audio file"), limits)) {
             features = FeatureExtractor.extract(in, limits);
         }
+        write(features, out, maskOut);
+        System.err.printf("%s: %.2f s of audio -> %d window(s) of [128,3000] -> %s%n",
+                audioFile.getFileName(), features.durationSeconds(), features.windows(), out);
+        return 0;
+    }
+
+    /** Writes features as float32 [W,128,3000] and, if {@code maskOut} is given, the int32 mask [W,3000]. */
+    static void write(Features features, Path out, Path maskOut) throws IOException {
         int w = features.windows();
         List<float[]> windows = new ArrayList<>(w);
         for (int i = 0; i < w; i++) windows.add(features.window(i));
@@ -65,8 +73,5 @@ final class FeaturesCommand implements Callable<Integer> {
             }
             Npy.write(maskOut, mask, w, FeatureExtractor.FRAMES);
         }
-        System.err.printf("%s: %.2f s of audio -> %d window(s) of [128,3000] -> %s%n",
-                audioFile.getFileName(), features.durationSeconds(), w, out);
-        return 0;
     }
 }
