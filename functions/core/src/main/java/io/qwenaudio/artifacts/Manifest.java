@@ -121,7 +121,20 @@ public record Manifest(
 
     /** Checks every listed file exists with the recorded size and sha256; the message names the first bad file. */
     public void verify(Path dir) {
-        for (Map.Entry<String, FileEntry> e : files.entrySet()) {
+        verify(dir, files.keySet());
+    }
+
+    /**
+     * Checks the given files (paths relative to {@code dir}, as listed in {@link #files}) against their recorded
+     * size and sha256, so that a stage verifies only what it loads.
+     */
+    public void verify(Path dir, java.util.Collection<String> relative) {
+        for (String r : relative) {
+            FileEntry entry = files.get(r);
+            if (entry == null) {
+                throw new ArtifactsException(r + " is not listed in " + dir.resolve(FILE) + "; convert again");
+            }
+            Map.Entry<String, FileEntry> e = Map.entry(r, entry);
             Path p = dir.resolve(e.getKey());
             if (!Files.isRegularFile(p)) {
                 throw new ArtifactsException("artifact file missing: " + p + " (listed in " + FILE + "); convert again");

@@ -138,6 +138,12 @@ public final class AudioEncoder implements AutoCloseable {
         }
     }
 
+    /** Runs one silent full window through the session so that the first request does not pay for set-up. */
+    public void warmup() throws OrtException {
+        float[] silence = FeatureExtractor.extract(new float[FeatureExtractor.WINDOW_SAMPLES]).window(0); // [128, 3000]
+        runBatch(List.of(new Window(silence, FeatureExtractor.FRAMES)));
+    }
+
     /** Windows waiting for the encoder now. */
     public int queued() {
         return batcher.queued();

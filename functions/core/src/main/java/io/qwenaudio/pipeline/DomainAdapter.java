@@ -57,6 +57,11 @@ public final class DomainAdapter implements AutoCloseable {
                 g.length == 0 ? 0 : max, xx == 0 ? 0 : Math.sqrt(dd / xx));
     }
 
+    /** Runs the graph once on a small input so that the first request does not pay for set-up. */
+    public void warmup() throws OrtException {
+        adapt(FloatTensor.of(new float[4 * d], 4, d));
+    }
+
     @Override
     public void close() throws OrtException {
         session.close();

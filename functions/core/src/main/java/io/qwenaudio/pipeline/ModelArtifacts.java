@@ -1,12 +1,15 @@
 package io.qwenaudio.pipeline;
 
 import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.runtime.SessionFactory;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
 import java.util.function.IntConsumer;
 import java.util.logging.Logger;
 
@@ -22,21 +25,37 @@ public final class ModelArtifacts {
     private final Path dir;
     private final Manifest manifest;
     private final SessionFactory sessions;
+    private final boolean verify;
 
-    private ModelArtifacts(Path dir, Manifest manifest, SessionFactory sessions) {
+    private ModelArtifacts(Path dir, Manifest manifest, SessionFactory sessions, boolean verify) {
         this.dir = dir;
         this.manifest = manifest;
         this.sessions = sessions;
+        this.verify = verify;
     }
 
+    /**
+     * Reads the manifest. Checksums are verified per graph when a stage object is created, so that a stage
+     * process hashes only the files it loads (the decoder of the real model alone is 16-33 GB).
+     */
     public static ModelArtifacts open(Path dir, RuntimeOptions options) {
-        long t0 = System.nanoTime();
         Manifest m = Manifest.read(dir);
-        if (options.verifyChecksums()) {
-            m.verify(dir);
-            LOG.info(String.format("verified %d artifact files in %.1f s", m.files().size(), (System.nanoTime() - t0) / 1e9));
+        return new ModelArtifacts(dir, m, new SessionFactory(options), options.verifyChecksums());
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** Opens a graph after checking its files against the manifest (when verification is on). */
+    private OrtSession openVerified(Manifest.GraphSpec g) throws OrtException {
+        if (verify) {
+            long t0 = System.nanoTime();
+            List<String> files = g.data() == null ? List.of(g.file()) : List.of(g.file(), g.data());
+            manifest.verify(dir, files);
+            LOG.info(String.format("verified %s in %.1f s", files, (System.nanoTime() - t0) / 1e9));
         }
-        return new ModelArtifacts(dir, m, new SessionFactory(options));
+        return sessions.open(dir.resolve(g.file()));
     }
 
     public Manifest manifest() {
@@ -48,13 +67,34 @@ public final class ModelArtifacts {
     }
 
     public AudioEncoder encoder(AudioEncoder.Batching batching, IntConsumer batchSizes) throws OrtException {
-        return new AudioEncoder(sessions.environment(), sessions.open(graph(Manifest.AUDIO_ENCODER)),
+        return new AudioEncoder(sessions.environment(), openVerified(manifest.graph(Manifest.AUDIO_ENCODER)),
                 manifest.audio().dModel(), batching, batchSizes);
     }
 
     public Projector projector() throws OrtException {
-        return new Projector(sessions.environment(), sessions.open(graph(Manifest.PROJECTOR)), manifest.audio().dModel(),
+        return new Projector(sessions.environment(), openVerified(manifest.graph(Manifest.PROJECTOR)), manifest.audio().dModel(),
                 manifest.text().hiddenSize());
+    }
+
+    /**
+     * The adapter whose graph lies in {@code relativeDir} inside the artifacts (e.g. {@code adapters/ldv}), or,
+     * failing that, the adapter converted under that name. The error lists the adapter directories there are.
+     */
+    public DomainAdapter adapterAt(String relativeDir) throws OrtException {
+        String want = relativeDir.replace('\\', '/').replaceAll("/+$", "");
+        if (manifest.adapters() != null) {
+            for (Map.Entry<String, Manifest.AdapterSpec> e : manifest.adapters().entrySet()) {
+                String file = e.getValue().graph().file();
+                String parent = file.contains("/") ? file.substring(0, file.lastIndexOf('/')) : "";
+                if (parent.equals(want)) return adapter(e.getKey());
+            }
+            if (manifest.adapters().containsKey(want)) return adapter(want);
+        }
+        List<String> dirs = manifest.adapters() == null ? List.of() : manifest.adapters().values().stream()
+                .map(a -> a.graph().file().substring(0, Math.max(0, a.graph().file().lastIndexOf('/')))).sorted().toList();
+        throw new ArtifactsException("no domain adapter in " + dir.resolve(want) + " (the artifacts have "
+                + (dirs.isEmpty() ? "none" : String.join(", ", dirs)) + "); add one with 'qwen-audio add-adapter " + dir
+                + " NAME=<adapter-dir>'");
     }
 
     /** The adapter converted under {@code name}; the error lists the adapters the artifacts have. */
@@ -65,11 +105,7 @@ public final class ModelArtifacts {
                     + (manifest.adapters() == null ? "none" : manifest.adapters().keySet())
                     + "); add one with 'qwen-audio add-adapter " + dir + " " + name + "=<adapter-dir>'");
         }
-        return new DomainAdapter(a.environment(), sessions.environment(), sessions.open(dir.resolve(a.graph().file())),
+        return new DomainAdapter(a.environment(), sessions.environment(), openVerified(a.graph()),
                 manifest.audio().dModel());
-    }
-
-    private Path graph(String key) {
-        return dir.resolve(manifest.graph(key).file());
     }
 }

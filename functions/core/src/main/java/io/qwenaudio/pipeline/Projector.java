@@ -31,6 +31,11 @@ public final class Projector implements AutoCloseable {
         return FloatTensor.of(y.data(), n, out); // [N, H]
     }
 
+    /** Runs the graph once on a small input so that the first request does not pay for set-up. */
+    public void warmup() throws OrtException {
+        project(FloatTensor.of(new float[4 * in], 4, in));
+    }
+
     @Override
     public void close() throws OrtException {
         session.close();

@@ -1,0 +1,153 @@
+package io.qwenaudio.events;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
+
+import java.util.List;
+
+/**
+ * The JSON bodies of the stage functions and of the events between them (snake_case keys, absent fields
+ * omitted). The same records serve plain HTTP calls and CloudEvent data, so a stage behaves the same whichever
+ * way it is reached.
+ *
+ * <pre>
+ * EncodeRequest  ─encode─▶ EncodedAudio (audio.encoded) ─adapt─▶ EncodedAudio with adapter stats (audio.adapted)
+ * EmbedRequest   ─embed──▶ EmbedResponse (embedding.created)
+ * any stage failure ─▶ Failure (pipeline.failed)
+ * </pre>
+ */
+public final class Wire {
+    private Wire() {
+    }
+
+    /**
+     * Audio for the encode stage ({@code audio.received} data).
+     *
+     * @param audio       base64 of the audio file bytes (WAV, FLAC or MP3); or give {@code audioRef}
+     * @param audioRef    blob-store reference to the audio file bytes
+     * @param environment recording environment whose domain adapter the adapt stage applies; absent or
+     *                    {@code none} = pass-through
+     * @param requestId   caller's request id (defaults to the CloudEvent id or a random id)
+     * @param generate    options for the generate stage, carried along unchanged
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record EncodeRequest(String audio, String audioRef, String environment, String requestId,
+                                GenerateParams generate) {
+    }
+
+    /**
+     * Encoded audio ({@code audio.encoded} and, with {@code adapter} set or pass-through, {@code audio.adapted}).
+     *
+     * @param hidden          hidden states {@code [N, d]} of the valid audio tokens, windows concatenated
+     * @param windows         30 s windows the clip was cut into
+     * @param durationSeconds clip length
+     * @param adapter         the domain adapter's health signals, when one was applied
+     * @param timings         milliseconds per step of every stage so far
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record EncodedAudio(String requestId, String environment, TensorPayload hidden, int windows,
+                               double durationSeconds, AdapterStats adapter, Timings timings, GenerateParams generate) {
+
+        public EncodedAudio withAdapted(TensorPayload adapted, AdapterStats stats, Timings t) {
+            return new EncodedAudio(requestId, environment, adapted, windows, durationSeconds, stats, t, generate);
+        }
+    }
+
+    /**
+     * What the domain adapter did: gate mean/min/max (roughly 0.3-0.7 is healthy) and |out - x| / |x|.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record AdapterStats(String environment, double gateMean, double gateMin, double gateMax,
+                               double relativeDeltaNorm) {
+    }
+
+    /** Milliseconds spent per step; steps that did not run are absent. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Timings(Double decodeMs, Double featuresMs, Double encodeMs, Double adaptMs, Double projectMs,
+                          Double prefillMs, Double generateMs) {
+        public static Timings none() {
+            return new Timings(null, null, null, null, null, null, null);
+        }
+
+        public Timings withAdaptMs(double ms) {
+            return new Timings(decodeMs, featuresMs, encodeMs, ms, projectMs, prefillMs, generateMs);
+        }
+
+        public Timings withGenerate(double project, double prefill, double generate) {
+            return new Timings(decodeMs, featuresMs, encodeMs, adaptMs, project, prefill, generate);
+        }
+    }
+
+    /**
+     * Generation options carried from the request to the generate stage (names as in the OpenAI API and
+     * {@code qwen-audio generate}). Absent fields take the model's generation defaults.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record GenerateParams(String prompt, String system, List<Integer> promptIds, Integer maxNewTokens,
+                                 Boolean greedy, Double temperature, Integer topK, Double topP,
+                                 Double repetitionPenalty, Long seed, List<String> stop) {
+    }
+
+    /**
+     * Encode-only embedding request.
+     *
+     * @param pooling      {@code none} (hidden states [N, d]), {@code mean} or {@code max} (one [d] vector); default mean
+     * @param normalize    L2-normalise the pooled vector (or every row for {@code none}); default false
+     * @param format       {@code json} (float arrays) or {@code npy} (base64 .npy, float32); default json
+     * @param includeHidden also return the hidden states when pooling; default false
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record EmbedRequest(String audio, String audioRef, String pooling, Boolean normalize, String format,
+                               Boolean includeHidden, String requestId) {
+    }
+
+    /**
+     * Encode-only embedding: the pooled vector and/or the hidden states, as JSON floats or base64 {@code .npy}.
+     *
+     * @param tokens audio tokens N (rows of {@code hidden})
+     * @param dim    width d
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record EmbedResponse(String requestId, String pooling, boolean normalized, int tokens, int dim,
+                                int windows, double durationSeconds, float[] embedding, String embeddingNpy,
+                                float[][] hidden, String hiddenNpy, Timings timings) {
+    }
+
+    /**
+     * Generated text ({@code text.generated} data).
+     *
+     * @param finishReason {@code stop}, {@code length} or {@code cancelled}
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record TextGenerated(String requestId, String environment, String text, List<Integer> tokenIds,
+                                String finishReason, Usage usage, AdapterStats adapter, Timings timings) {
+    }
+
+    /** Token counts, as in the OpenAI API. */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    public record Usage(int promptTokens, int completionTokens, int totalTokens) {
+    }
+
+    /**
+     * A request that failed ({@code pipeline.failed} data, and the JSON body of every 4xx/5xx answer).
+     *
+     * @param stage     the stage that failed ({@code encode}, {@code adapt}, {@code generate}, {@code embed}, ...)
+     * @param status    the HTTP status this failure maps to (400, 413, 422, 429, 500, 503)
+     * @param error     a short machine-readable code, e.g. {@code invalid_audio}, {@code unknown_environment}
+     * @param message   what was wrong and what is accepted, one line
+     * @param requestId the original request id
+     * @param eventId   the id of the event that failed, when it came as a CloudEvent
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Failure(String stage, int status, String error, String message, String requestId, String eventId) {
+    }
+}

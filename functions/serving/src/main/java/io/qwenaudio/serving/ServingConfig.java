@@ -1,0 +1,164 @@
+package io.qwenaudio.serving;
+
+import io.quarkus.runtime.configuration.MemorySize;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import io.smallrye.config.WithName;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Every {@code qwen-audio.*} configuration key of the stage functions, with its default. Set them in
+ * {@code application.properties} or as environment variables ({@code QWEN_AUDIO_ARTIFACTS_DIR}, ...).
+ * {@link ServingSetup} validates the values at start and names the bad key.
+ */
+@ConfigMapping(prefix = "qwen-audio")
+public interface ServingConfig {
+
+    /** The artifacts directory made by {@code qwen-audio convert} (holds manifest.json). */
+    @WithName("artifacts-dir")
+    Optional<Path> artifactsDir();
+
+    Runtime runtime();
+
+    Encode encode();
+
+    Audio audio();
+
+    Payload payload();
+
+    Adapt adapt();
+
+    Http http();
+
+    Events events();
+
+    /** ONNX Runtime sessions: see {@link io.qwenaudio.runtime.RuntimeOptions}. */
+    interface Runtime {
+        /** {@code cpu} or {@code cuda}. */
+        @WithName("execution-provider")
+        @WithDefault("cpu")
+        String executionProvider();
+
+        @WithName("device-id")
+        @WithDefault("0")
+        int deviceId();
+
+        /** When CUDA is asked for but missing: run on CPU (true) or refuse to start (false). */
+        @WithName("fallback-to-cpu")
+        @WithDefault("false")
+        boolean fallbackToCpu();
+
+        /** Threads inside one operator; 0 = ONNX Runtime's choice (one per core). */
+        @WithName("intra-op-threads")
+        @WithDefault("0")
+        int intraOpThreads();
+
+        @WithName("inter-op-threads")
+        @WithDefault("0")
+        int interOpThreads();
+
+        /** Check the sha256 of every loaded artifact file against manifest.json at start. */
+        @WithName("verify-checksums")
+        @WithDefault("true")
+        boolean verifyChecksums();
+
+        /** Run each loaded graph once at start so the first request is not slow. */
+        @WithDefault("true")
+        boolean warmup();
+    }
+
+    /** Micro-batching of encoder windows across concurrent requests. */
+    interface Encode {
+        /** Largest number of 30 s windows in one encoder run. */
+        @WithName("max-batch")
+        @WithDefault("4")
+        int maxBatch();
+
+        /** How long the first window of a batch waits for others. */
+        @WithName("max-wait")
+        @WithDefault("5ms")
+        Duration maxWait();
+
+        /** Windows allowed to wait; beyond that requests are refused with 429 and Retry-After. */
+        @WithName("max-queue")
+        @WithDefault("64")
+        int maxQueue();
+
+        /** Encoder runs in parallel (1 per GPU; 1-2 on CPU, where one run already uses every core). */
+        @WithDefault("1")
+        int workers();
+    }
+
+    interface Audio {
+        /** Longest accepted clip, in seconds. */
+        @WithName("max-duration-seconds")
+        @WithDefault("600")
+        double maxDurationSeconds();
+    }
+
+    /** Tensors between stages: inline {@code .npy} up to a size, else by reference to a blob store. */
+    interface Payload {
+        /** Largest {@code .npy} carried inline in an event or answer; larger ones go to the blob store. */
+        @WithName("inline-limit")
+        @WithDefault("100M")
+        MemorySize inlineLimit();
+
+        /** Encode tensors as float16 (half the size, ~3 significant digits). */
+        @WithDefault("false")
+        boolean fp16();
+
+        /** {@code memory} (one process), {@code file} (a directory shared by all stage processes) or {@code none}. */
+        @WithName("blob-store")
+        @WithDefault("memory")
+        String blobStore();
+
+        /** Directory of the {@code file} blob store. */
+        @WithName("blob-dir")
+        Optional<Path> blobDir();
+
+        /** How long the {@code memory} blob store keeps a payload. */
+        @WithName("blob-ttl")
+        @WithDefault("10m")
+        Duration blobTtl();
+
+        /** Most bytes the {@code memory} blob store holds at once. */
+        @WithName("blob-max-bytes")
+        @WithDefault("2G")
+        MemorySize blobMaxBytes();
+    }
+
+    /** Domain adapters. */
+    interface Adapt {
+        /**
+         * Recording environment -> adapter directory inside the artifacts, e.g.
+         * {@code qwen-audio.adapt.environments.ldv=adapters/ldv}. Adding an environment is a configuration change.
+         */
+        Map<String, String> environments();
+    }
+
+    interface Http {
+        /** Largest request body; larger requests get 413 with a JSON error. */
+        @WithName("max-body-size")
+        @WithDefault("200M")
+        MemorySize maxBodySize();
+    }
+
+    interface Events {
+        /** Replies remembered per event id, so a redelivered event is answered, not processed again. */
+        @WithName("dedup-entries")
+        @WithDefault("10000")
+        int dedupEntries();
+
+        @WithName("dedup-ttl")
+        @WithDefault("30m")
+        Duration dedupTtl();
+
+        /** The CloudEvent source of this process's replies. */
+        @WithDefault("qwen-audio")
+        String source();
+    }
+}

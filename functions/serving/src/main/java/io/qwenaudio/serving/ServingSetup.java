@@ -1,0 +1,150 @@
+package io.qwenaudio.serving;
+
+import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.audio.AudioLimits;
+import io.qwenaudio.events.BlobStore;
+import io.qwenaudio.events.FileBlobStore;
+import io.qwenaudio.events.InMemoryBlobStore;
+import io.qwenaudio.events.TensorCodec;
+import io.qwenaudio.pipeline.AudioEncoder;
+import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.runtime.RuntimeOptions;
+import io.quarkus.runtime.configuration.ConfigurationException;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * Turns {@link ServingConfig} into the plain-Java objects the stages use, validating every value first: a bad
+ * value stops the process at start with a message naming the key, what was found and what is accepted.
+ */
+@ApplicationScoped
+public class ServingSetup {
+
+    private static final String P = "qwen-audio.";
+
+    @Inject
+    ServingConfig config;
+
+    private volatile ModelArtifacts artifacts;
+    private volatile TensorCodec codec;
+
+    public ServingConfig config() {
+        return config;
+    }
+
+    /** The artifacts directory, opened once (manifest read; checksums are checked per graph as it loads). */
+    public ModelArtifacts artifacts() {
+        ModelArtifacts a = artifacts;
+        if (a != null) return a;
+        synchronized (this) {
+            if (artifacts == null) artifacts = ModelArtifacts.open(artifactsDir(), runtimeOptions());
+            return artifacts;
+        }
+    }
+
+    /** {@code qwen-audio.artifacts-dir}, checked to exist and to hold a manifest. */
+    public Path artifactsDir() {
+        Path dir = config.artifactsDir().orElseThrow(() -> new ConfigurationException(P + "artifacts-dir is not set: "
+                + "point it at a directory made by 'qwen-audio convert' (env QWEN_AUDIO_ARTIFACTS_DIR)", Set.of(P + "artifacts-dir")));
+        if (!Files.isRegularFile(dir.resolve(Manifest.FILE))) {
+            throw new ConfigurationException(P + "artifacts-dir=" + dir + ": no " + Manifest.FILE + " there; make the "
+                    + "directory with 'qwen-audio convert <checkpoint-dir> --out " + dir + "'", Set.of(P + "artifacts-dir"));
+        }
+        return dir;
+    }
+
+    public RuntimeOptions runtimeOptions() {
+        ServingConfig.Runtime r = config.runtime();
+        RuntimeOptions o = new RuntimeOptions(r.executionProvider(), r.deviceId(), r.fallbackToCpu(), r.intraOpThreads(),
+                r.interOpThreads(), r.verifyChecksums(), r.warmup());
+        try {
+            return o.validate();
+        } catch (IllegalArgumentException e) {
+            throw new ConfigurationException(e.getMessage(), Set.of(firstWord(e.getMessage())));
+        }
+    }
+
+    public AudioEncoder.Batching batching() {
+        ServingConfig.Encode e = config.encode();
+        positive("encode.max-batch", e.maxBatch());
+        positive("encode.max-queue", e.maxQueue());
+        positive("encode.workers", e.workers());
+        if (e.maxWait().isNegative()) {
+            throw new ConfigurationException(P + "encode.max-wait must be >= 0, got " + e.maxWait(), Set.of(P + "encode.max-wait"));
+        }
+        return new AudioEncoder.Batching(e.maxBatch(), e.maxWait(), e.maxQueue(), e.workers());
+    }
+
+    public AudioLimits audioLimits() {
+        double s = config.audio().maxDurationSeconds();
+        if (!(s > 0) || Double.isInfinite(s)) {
+            throw new ConfigurationException(P + "audio.max-duration-seconds must be a positive number, got " + s,
+                    Set.of(P + "audio.max-duration-seconds"));
+        }
+        return AudioLimits.DEFAULT.withMaxDurationSeconds(s);
+    }
+
+    /** The tensor codec with its blob store, one per process. */
+    public TensorCodec codec() {
+        TensorCodec c = codec;
+        if (c != null) return c;
+        synchronized (this) {
+            if (codec == null) {
+                ServingConfig.Payload p = config.payload();
+                long limit = p.inlineLimit().asLongValue();
+                if (limit < 0) {
+                    throw new ConfigurationException(P + "payload.inline-limit must be >= 0", Set.of(P + "payload.inline-limit"));
+                }
+                codec = new TensorCodec(blobStore(p), limit, p.fp16());
+            }
+            return codec;
+        }
+    }
+
+    private BlobStore blobStore(ServingConfig.Payload p) {
+        String kind = p.blobStore().toLowerCase(Locale.ROOT);
+        switch (kind) {
+            case "none":
+                return null;
+            case "memory":
+                return new InMemoryBlobStore(p.blobTtl(), p.blobMaxBytes().asLongValue());
+            case "file": {
+                Path dir = p.blobDir().orElseThrow(() -> new ConfigurationException(P + "payload.blob-dir is not set, "
+                        + "but " + P + "payload.blob-store=file needs a directory shared by the stage processes",
+                        Set.of(P + "payload.blob-dir")));
+                try {
+                    Files.createDirectories(dir);
+                } catch (java.io.IOException e) {
+                    throw new ConfigurationException(P + "payload.blob-dir=" + dir + " cannot be created: " + e.getMessage(),
+                            Set.of(P + "payload.blob-dir"));
+                }
+                return new FileBlobStore(dir);
+            }
+            default:
+                throw new ConfigurationException(P + "payload.blob-store: '" + p.blobStore() + "' is not supported; "
+                        + "accepted: memory, file, none", Set.of(P + "payload.blob-store"));
+        }
+    }
+
+    private static void positive(String key, int v) {
+        if (v < 1) throw new ConfigurationException(P + key + " must be >= 1, got " + v, Set.of(P + key));
+    }
+
+    private static String firstWord(String s) {
+        int i = s.indexOf(':');
+        int j = s.indexOf(' ');
+        int k = i < 0 ? j : j < 0 ? i : Math.min(i, j);
+        return k < 0 ? s : s.substring(0, k);
+    }
+
+    @PreDestroy
+    void close() {
+        if (codec != null && codec.store() != null) codec.store().close();
+    }
+}

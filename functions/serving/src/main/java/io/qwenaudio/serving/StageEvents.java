@@ -1,0 +1,120 @@
+package io.qwenaudio.serving;
+
+import io.qwenaudio.events.EventTypes;
+import io.qwenaudio.events.Wire;
+import io.qwenaudio.stages.Failures;
+import io.qwenaudio.stages.ReplyCache;
+import io.quarkus.funqy.knative.events.CloudEvent;
+import io.quarkus.funqy.knative.events.CloudEventBuilder;
+import jakarta.annotation.PostConstruct;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Supplier;
+
+/**
+ * Runs a stage for a plain HTTP call or for a CloudEvent, with the same metrics either way.
+ *
+ * <p>For a CloudEvent the answer is the next event of the chain, or {@code pipeline.failed} carrying the
+ * stage, status and reason when the request cannot be served: the broker then delivers the failure like any
+ * other event instead of retrying a request that will fail again. Overload is the exception: it is answered
+ * with HTTP 429 and Retry-After, so the broker redelivers later. Replies are remembered per event id
+ * ({@link ReplyCache}), so a redelivered event gets the same reply (same id) without being processed again.
+ */
+@ApplicationScoped
+public class StageEvents {
+
+    /** What a stage computed and the environment the reply carries (null: none). */
+    public record Out(Object data, String environment) {
+    }
+
+    @Inject
+    ServingConfig config;
+
+    @Inject
+    StageMetrics metrics;
+
+    private ReplyCache<CloudEvent<Object>> replies;
+
+    @PostConstruct
+    void init() {
+        ServingConfig.Events e = config.events();
+        if (e.dedupEntries() < 1) {
+            throw new io.quarkus.runtime.configuration.ConfigurationException("qwen-audio.events.dedup-entries must be >= 1, got "
+                    + e.dedupEntries(), java.util.Set.of("qwen-audio.events.dedup-entries"));
+        }
+        replies = new ReplyCache<>(e.dedupEntries(), e.dedupTtl());
+    }
+
+    /** A plain HTTP call: runs {@code work}, counts and times it; failures go to the HTTP error mapping. */
+    public <O> O http(String stage, Supplier<O> work) {
+        long t0 = System.nanoTime();
+        try {
+            O out = work.get();
+            metrics.count(stage, "ok");
+            return out;
+        } catch (RuntimeException e) {
+            metrics.count(stage, Failures.describe(stage, e, null, null).error());
+            throw e;
+        } finally {
+            metrics.time(stage, Duration.ofNanos(System.nanoTime() - t0));
+        }
+    }
+
+    /**
+     * A CloudEvent: runs {@code work} once per event id and answers with {@code replyType} (or
+     * {@code pipeline.failed}). The request id is the event's {@code correlationid} extension, else its id.
+     *
+     * @param work gets the event data (parsed here, so malformed JSON becomes a {@code pipeline.failed}) and the
+     *             request id
+     */
+    public <I> CloudEvent<Object> event(String stage, CloudEvent<I> in, String replyType, Work<I> work) {
+        String requestId = requestId(in);
+        return replies.computeOnce(in.id(), () -> {
+            long t0 = System.nanoTime();
+            String env = in.extensions() == null ? null : in.extensions().get(EventTypes.ENVIRONMENT);
+            try {
+                Out out = work.apply(in.data(), requestId);
+                metrics.count(stage, "ok");
+                return reply(in, stage, replyType, out.data(), requestId, out.environment());
+            } catch (RuntimeException e) {
+                Wire.Failure f = Failures.describe(stage, e, requestId, in.id());
+                metrics.count(stage, f.error());
+                if (f.status() == 429) throw e; // not remembered: the redelivery is computed
+                return reply(in, stage, EventTypes.PIPELINE_FAILED, f, requestId, env);
+            } finally {
+                metrics.time(stage, Duration.ofNanos(System.nanoTime() - t0));
+            }
+        });
+    }
+
+    /** The stage computation of a CloudEvent function. */
+    @FunctionalInterface
+    public interface Work<I> {
+        Out apply(I data, String requestId);
+    }
+
+    /** Events answered from the de-duplication cache so far. */
+    public long duplicatesAnswered() {
+        return replies.hits();
+    }
+
+    public static String requestId(CloudEvent<?> in) {
+        String c = in.extensions() == null ? null : in.extensions().get(EventTypes.CORRELATION);
+        return c == null || c.isBlank() ? in.id() : c;
+    }
+
+    private CloudEvent<Object> reply(CloudEvent<?> in, String stage, String type, Object data, String requestId, String env) {
+        Map<String, String> ext = new HashMap<>();
+        ext.put(EventTypes.CORRELATION, requestId);
+        if (env != null && !env.isBlank()) ext.put(EventTypes.ENVIRONMENT, env);
+        String id = UUID.nameUUIDFromBytes((in.id() + "|" + stage + "|" + type).getBytes(StandardCharsets.UTF_8)).toString();
+        return CloudEventBuilder.create().id(id).type(type).source(config.events().source() + "/" + stage)
+                .extensions(ext).build(data);
+    }
+}
