@@ -85,8 +85,9 @@ public final class AudioEncoder implements AutoCloseable {
     /** Encodes every window of a clip and concatenates the valid tokens: {@code [N, d]}. */
     public FloatTensor encode(Features features) {
         int w = features.windows();
-        List<CompletableFuture<float[]>> parts = new ArrayList<>(w);
-        for (int i = 0; i < w; i++) parts.add(batcher.submit(new Window(features.window(i), features.melLength(i))));
+        List<Window> windows = new ArrayList<>(w);
+        for (int i = 0; i < w; i++) windows.add(new Window(features.window(i), features.melLength(i)));
+        List<CompletableFuture<float[]>> parts = batcher.submitAll(windows); // all windows admitted, or none
         int total = 0;
         int[] n = new int[w];
         for (int i = 0; i < w; i++) total += n[i] = validTokens(features.melLength(i));

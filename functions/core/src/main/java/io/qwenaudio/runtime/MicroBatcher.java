@@ -4,17 +4,17 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 
 /**
  * Groups concurrent requests into batches: a worker takes the first waiting item, then keeps collecting until it
  * has {@code maxBatch} items or {@code maxWait} has passed since the first one, and runs them as one call. The
- * queue is bounded: past {@code maxQueue} waiting items {@link #submit} throws {@link OverloadedException}
- * instead of growing memory.
+ * queue is bounded: past {@code maxQueue} waiting items {@link #submitAll} throws {@link OverloadedException}
+ * instead of growing memory; a request's items are admitted all together or not at all.
  *
  * <p>If a batch fails, its items are retried one by one so that one bad item cannot fail its neighbours.
  *
@@ -36,7 +36,9 @@ public final class MicroBatcher<I, O> implements AutoCloseable {
     private final int maxBatch;
     private final long maxWaitNanos;
     private final BatchFunction<I, O> fn;
-    private final BlockingQueue<Pending<I, O>> queue;
+    private final BlockingQueue<Pending<I, O>> queue = new LinkedBlockingQueue<>();
+    private final int maxQueue;
+    private final Object admission = new Object();
     private final List<Thread> workers = new ArrayList<>();
     private final IntConsumer batchSizeListener;
     private volatile boolean closed;
@@ -60,7 +62,7 @@ public final class MicroBatcher<I, O> implements AutoCloseable {
         this.maxBatch = maxBatch;
         this.maxWaitNanos = maxWait.toNanos();
         this.fn = Objects.requireNonNull(fn);
-        this.queue = new ArrayBlockingQueue<>(maxQueue);
+        this.maxQueue = maxQueue;
         this.batchSizeListener = batchSizeListener == null ? n -> { } : batchSizeListener;
         for (int i = 0; i < workers; i++) {
             Thread t = new Thread(this::work, name + "-batcher-" + i);
@@ -72,13 +74,31 @@ public final class MicroBatcher<I, O> implements AutoCloseable {
 
     /** Queues one item; the future completes with its result or its failure. */
     public CompletableFuture<O> submit(I item) {
+        return submitAll(List.of(item)).get(0);
+    }
+
+    /**
+     * Queues the items of one request together, or none of them: they are admitted when they fit in the queue
+     * bound, or when the queue is empty (so a request larger than the bound is still served, alone).
+     *
+     * @throws OverloadedException when the items do not fit; nothing was queued
+     */
+    public List<CompletableFuture<O>> submitAll(List<I> items) {
         if (closed) throw new IllegalStateException(name + " is closed");
-        CompletableFuture<O> f = new CompletableFuture<>();
-        if (!queue.offer(new Pending<>(item, f))) {
-            throw new OverloadedException(name + " is overloaded: " + queue.size()
-                    + " requests are already waiting; retry shortly", 1);
+        List<CompletableFuture<O>> out = new ArrayList<>(items.size());
+        synchronized (admission) {
+            int waiting = queue.size();
+            if (waiting > 0 && waiting + items.size() > maxQueue) {
+                throw new OverloadedException(name + " is overloaded: " + waiting + " items are already waiting (limit "
+                        + maxQueue + "); retry shortly", 1);
+            }
+            for (I item : items) {
+                CompletableFuture<O> f = new CompletableFuture<>();
+                queue.add(new Pending<>(item, f));
+                out.add(f);
+            }
         }
-        return f;
+        return out;
     }
 
     /** Items waiting now. */

@@ -79,4 +79,25 @@ class MicroBatcherTest {
             assertEquals(5, b.submit(5).get(5, TimeUnit.SECONDS)); // recovers once drained
         }
     }
+
+    @Test
+    void aRequestsItemsAreAdmittedTogetherOrNotAtAll() throws Exception {
+        CountDownLatch gate = new CountDownLatch(1);
+        try (MicroBatcher<Integer, Integer> b = new MicroBatcher<>("windows", 1, Duration.ZERO, 3, 1, xs -> {
+            gate.await();
+            return xs;
+        }, null)) {
+            CompletableFuture<Integer> running = b.submit(0); // taken by the worker (blocked on the gate)
+            Thread.sleep(100);
+            // the queue is empty: a request larger than the bound is still admitted, whole
+            List<CompletableFuture<Integer>> big = b.submitAll(List.of(1, 2, 3, 4, 5));
+            assertEquals(5, b.queued());
+            // now it is not empty: one more item does not fit and nothing of it is queued
+            assertThrows(OverloadedException.class, () -> b.submitAll(List.of(6, 7)));
+            assertEquals(5, b.queued());
+            gate.countDown();
+            assertEquals(0, running.get(5, TimeUnit.SECONDS));
+            for (int i = 0; i < big.size(); i++) assertEquals(i + 1, big.get(i).get(5, TimeUnit.SECONDS));
+        }
+    }
 }
