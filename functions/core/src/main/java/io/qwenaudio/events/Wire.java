@@ -131,6 +131,15 @@ public final class Wire {
                                 String finishReason, Usage usage, AdapterStats adapter, Timings timings) {
     }
 
+    /**
+     * No-decode mode: the hidden states of every layer for the prompt (embeddings + one per decoder layer; 33
+     * tensors of {@code [S, H]} for the 7B model), each as a {@code .npy} payload.
+     */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record HiddenStates(String requestId, int promptTokens, List<TensorPayload> hiddenStates) {
+    }
+
     /** Token counts, as in the OpenAI API. */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     public record Usage(int promptTokens, int completionTokens, int totalTokens) {

@@ -4,8 +4,10 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.generate.Generator;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.runtime.SessionFactory;
+import io.qwenaudio.text.Tokenizer;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -95,6 +97,26 @@ public final class ModelArtifacts {
         throw new ArtifactsException("no domain adapter in " + dir.resolve(want) + " (the artifacts have "
                 + (dirs.isEmpty() ? "none" : String.join(", ", dirs)) + "); add one with 'qwen-audio add-adapter " + dir
                 + " NAME=<adapter-dir>'");
+    }
+
+    /**
+     * The text generator: the {@code embed_tokens} and {@code decoder} sessions and the tokenizer files of the
+     * artifacts directory (checked against the manifest when verification is on). The caller owns (closes) it.
+     */
+    public Generator generator() throws OrtException {
+        if (verify && manifest.tokenizerFiles() != null) manifest.verify(dir, manifest.tokenizerFiles());
+        Tokenizer tokenizer = Tokenizer.load(dir);
+        OrtSession embed = null, decoder = null;
+        try {
+            embed = openVerified(manifest.graph(Manifest.EMBED_TOKENS));
+            decoder = openVerified(manifest.graph(Manifest.DECODER));
+            return new Generator(sessions.environment(), embed, decoder, tokenizer, manifest);
+        } catch (OrtException | RuntimeException e) {
+            if (decoder != null) decoder.close();
+            if (embed != null) embed.close();
+            tokenizer.close();
+            throw e;
+        }
     }
 
     /** The adapter converted under {@code name}; the error lists the adapters the artifacts have. */

@@ -11,7 +11,7 @@ import io.quarkus.runtime.annotations.RegisterForReflection;
 @RegisterForReflection(targets = {
         Wire.EncodeRequest.class, Wire.EncodedAudio.class, Wire.AdapterStats.class, Wire.Timings.class,
         Wire.GenerateParams.class, Wire.EmbedRequest.class, Wire.EmbedResponse.class, Wire.TextGenerated.class,
-        Wire.Usage.class, Wire.Failure.class, TensorPayload.class})
+        Wire.Usage.class, Wire.Failure.class, Wire.HiddenStates.class, TensorPayload.class})
 public final class Reflection {
     private Reflection() {
     }

@@ -32,6 +32,8 @@ public interface ServingConfig {
 
     Adapt adapt();
 
+    Generate generate();
+
     Http http();
 
     Events events();
@@ -138,6 +140,24 @@ public interface ServingConfig {
          * {@code qwen-audio.adapt.environments.ldv=adapters/ldv}. Adding an environment is a configuration change.
          */
         Map<String, String> environments();
+    }
+
+    /** Text generation. */
+    interface Generate {
+        /** Generations running at once (each holds its own KV cache). */
+        @WithName("max-concurrent")
+        @WithDefault("2")
+        int maxConcurrent();
+
+        /** Generations allowed to wait for a slot; beyond that requests are refused with 429 and Retry-After. */
+        @WithName("max-waiting")
+        @WithDefault("16")
+        int maxWaiting();
+
+        /** Audio clips accepted in one request. */
+        @WithName("max-clips")
+        @WithDefault("4")
+        int maxClips();
     }
 
     interface Http {

@@ -47,9 +47,17 @@ public final class MakeTiny {
     public static final Preset AUDIO_FULL = new Preset("audio-full", 1280, 32, 20, 5120, 128, 1500,
             64, 2, 4, 2, 128, 2048, 300);
 
+    /**
+     * A mid-size language model (hidden 1024, 8 layers, 8 heads of 128 with 8 KV heads like the real model's plain
+     * multi-head attention, intermediate 2816: 103 M decoder parameters) with the tiny audio encoder: for decoder
+     * benchmarks.
+     */
+    public static final Preset MID = new Preset("mid", 64, 2, 4, 128, 128, 1500,
+            1024, 8, 8, 8, 2816, 4096, 300);
+
     /** The presets by name. */
     public static final Map<String, Preset> PRESETS = Map.of(TINY.name(), TINY, ODD.name(), ODD,
-            AUDIO_FULL.name(), AUDIO_FULL);
+            AUDIO_FULL.name(), AUDIO_FULL, MID.name(), MID);
 
     /**
      * What to generate: a preset, the seed, and optional extra directories for a LoRA adapter and a domain

@@ -29,7 +29,7 @@ final class MakeTinyCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--preset", defaultValue = "tiny", paramLabel = "<name>",
-            description = "Model sizes: tiny or odd (default: ${DEFAULT-VALUE}).")
+            description = "Model sizes: tiny, odd, audio-full (real audio encoder) or mid (103 M-parameter decoder) (default: ${DEFAULT-VALUE}).")
     String preset;
 
     @Option(names = "--lora", paramLabel = "<dir>", description = "Also write a PEFT LoRA adapter (audio tower q/k/v) here.")

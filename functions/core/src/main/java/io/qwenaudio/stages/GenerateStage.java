@@ -1,0 +1,180 @@
+package io.qwenaudio.stages;
+
+import ai.onnxruntime.OrtException;
+import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.events.TensorCodec;
+import io.qwenaudio.events.Wire;
+import io.qwenaudio.generate.Generation;
+import io.qwenaudio.generate.GenerationOptions;
+import io.qwenaudio.generate.Generator;
+import io.qwenaudio.generate.InvalidGenerationException;
+import io.qwenaudio.generate.TokenListener;
+import io.qwenaudio.pipeline.Projector;
+import io.qwenaudio.tensor.FloatTensor;
+import io.qwenaudio.text.ChatMessage;
+import io.qwenaudio.text.PromptBuilder;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The generate stage: audio hidden states of one or more clips -> projector -> ChatML prompt with the audio
+ * spliced in -> {@link Generator} -> text. Serves the {@code audio.adapted -> text.generated} event, the CLI and
+ * the OpenAI-compatible API with the same prompt and option rules. Thread-safe.
+ */
+public final class GenerateStage implements AutoCloseable {
+
+    /** The user's text when a request gives none. */
+    public static final String DEFAULT_PROMPT = "What does the person say?";
+
+    private final Projector projector;
+    private final Generator generator;
+    private final TensorCodec codec;
+    private final int dModel;
+    private final PromptBuilder prompts;
+
+    /** @param projector, generator owned: closed with this stage */
+    public GenerateStage(Projector projector, Generator generator, TensorCodec codec, int dModel) {
+        this.projector = projector;
+        this.generator = generator;
+        this.codec = codec;
+        this.dModel = dModel;
+        Manifest m = generator.manifest();
+        this.prompts = new PromptBuilder(generator.tokenizer(), m.specialTokens().audioTokenId());
+    }
+
+    public Generator generator() {
+        return generator;
+    }
+
+    /** The request's options over the model's generation defaults, validated. */
+    public GenerationOptions options(Wire.GenerateParams p) {
+        GenerationOptions o = generator.defaults();
+        if (p == null) return o.validate();
+        if (p.maxNewTokens() != null) o = o.withMaxNewTokens(p.maxNewTokens());
+        if (Boolean.TRUE.equals(p.greedy())) {
+            o = o.withGreedy();
+        } else if (p.temperature() != null || p.topK() != null || p.topP() != null) {
+            o = o.withSampling(p.temperature() != null ? p.temperature() : o.temperature(),
+                    p.topK() != null ? p.topK() : o.topK(), p.topP() != null ? p.topP() : o.topP());
+        } else if (Boolean.FALSE.equals(p.greedy())) {
+            o = o.withSampling(o.temperature(), o.topK(), o.topP());
+        }
+        if (p.repetitionPenalty() != null) o = o.withRepetitionPenalty(p.repetitionPenalty());
+        if (p.seed() != null) o = o.withSeed(p.seed());
+        if (p.stop() != null) o = o.withStopStrings(p.stop());
+        return o.validate();
+    }
+
+    /**
+     * The prompt: {@code promptIds} (raw ids, the audio placeholder id marks each clip) when given, else the
+     * conversation. Clip k is expanded to {@code audioTokens[k]} positions.
+     */
+    public PromptBuilder.Prompt prompt(List<ChatMessage> messages, List<Integer> promptIds, int[] audioTokens) {
+        try {
+            if (promptIds != null && !promptIds.isEmpty()) {
+                int[] ids = promptIds.stream().mapToInt(i -> {
+                    if (i == null || i < 0) throw new InvalidGenerationException("prompt_ids must be token ids >= 0, got " + i);
+                    return i;
+                }).toArray();
+                return prompts.expand(ids, audioTokens);
+            }
+            return prompts.build(messages, audioTokens);
+        } catch (InvalidGenerationException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidGenerationException(e.getMessage());
+        }
+    }
+
+    /** The conversation a {@link Wire.GenerateParams} describes: optional system turn, one clip, the prompt text. */
+    public static List<ChatMessage> conversation(Wire.GenerateParams p) {
+        List<ChatMessage> messages = new ArrayList<>();
+        if (p != null && p.system() != null) messages.add(ChatMessage.system(p.system()));
+        String text = p != null && p.prompt() != null ? p.prompt() : DEFAULT_PROMPT;
+        messages.add(ChatMessage.user(ChatMessage.audio(), ChatMessage.text(text)));
+        return messages;
+    }
+
+    /** {@code audio.adapted -> text.generated}. */
+    public Wire.TextGenerated generate(Wire.EncodedAudio in, TokenListener listener) {
+        if (in == null || in.hidden() == null) {
+            throw StageException.badRequest("'hidden' is missing: send the adapt stage's output "
+                    + "{\"hidden\": {\"dtype\": \"float32\", \"shape\": [N, " + dModel + "], \"npy\": \"<base64>\"}, \"generate\": {...}}");
+        }
+        Wire.GenerateParams p = in.generate();
+        GenerationOptions o = options(p);
+        FloatTensor x = codec.decode(in.hidden(), "hidden", -1, dModel); // [N, d]
+        Result r = generate(List.of(x), conversation(p), p == null ? null : p.promptIds(), o, listener);
+        Generation g = r.generation();
+        Wire.Timings t = (in.timings() == null ? Wire.Timings.none() : in.timings())
+                .withGenerate(r.projectMs(), g.prefillMillis(), g.totalMillis());
+        return new Wire.TextGenerated(in.requestId(), in.environment(), g.text(),
+                Arrays.stream(g.tokenIds()).boxed().toList(), g.finishReason().value(),
+                new Wire.Usage(g.promptTokens(), g.generatedTokens(), g.promptTokens() + g.generatedTokens()),
+                in.adapter(), t);
+    }
+
+    /** A generation and the time the projector took. */
+    public record Result(Generation generation, double projectMs) {
+    }
+
+    /**
+     * Projects every clip's hidden states {@code [N_k, d]}, builds the prompt and generates.
+     *
+     * @param promptIds raw prompt ids replacing the template (null: use {@code messages})
+     */
+    public Result generate(List<FloatTensor> clips, List<ChatMessage> messages, List<Integer> promptIds,
+                           GenerationOptions o, TokenListener listener) {
+        try {
+            Projected a = project(clips);
+            PromptBuilder.Prompt prompt = prompt(messages, promptIds, a.tokens());
+            return new Result(generator.generate(prompt, a.rows(), o, listener), a.ms());
+        } catch (OrtException e) {
+            throw new IllegalStateException("generation failed in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** No-decode mode: all L+1 hidden states {@code [S, H]} of the prompt with the clips spliced in. */
+    public List<FloatTensor> hiddenStates(List<FloatTensor> clips, List<ChatMessage> messages, List<Integer> promptIds) {
+        try {
+            Projected a = project(clips);
+            return generator.hiddenStates(prompt(messages, promptIds, a.tokens()), a.rows());
+        } catch (OrtException e) {
+            throw new IllegalStateException("forward pass failed in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** Audio rows of all clips, projected and concatenated: {@code [N_total, H]} (null without clips). */
+    private record Projected(int[] tokens, FloatTensor rows, double ms) {
+    }
+
+    private Projected project(List<FloatTensor> clips) throws OrtException {
+        long t0 = System.nanoTime();
+        int[] tokens = new int[clips.size()];
+        List<float[]> projected = new ArrayList<>(clips.size());
+        int total = 0, h = generator.manifest().text().hiddenSize();
+        for (int k = 0; k < clips.size(); k++) {
+            FloatTensor x = clips.get(k);
+            TensorCodec.checkShape("audio clip " + (k + 1), x.shape(), -1, dModel);
+            tokens[k] = (int) x.dim(0);
+            projected.add(projector.project(x).data()); // [N_k, H]
+            total += tokens[k];
+        }
+        float[] rows = new float[total * h]; // [N_total, H]
+        int at = 0;
+        for (float[] y : projected) {
+            System.arraycopy(y, 0, rows, at, y.length);
+            at += y.length;
+        }
+        double ms = Math.round((System.nanoTime() - t0) / 1e4) / 100.0;
+        return new Projected(tokens, total == 0 ? null : FloatTensor.of(rows, total, h), ms);
+    }
+
+    @Override
+    public void close() throws OrtException {
+        projector.close();
+        generator.close();
+    }
+}
