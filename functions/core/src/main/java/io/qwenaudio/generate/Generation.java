@@ -3,7 +3,7 @@ package io.qwenaudio.generate;
 /**
  * The result of one {@link Generator#generate} call.
  *
- * @param tokenIds              generated ids in order; a final stop token or undecodable id is included
+ * @param tokenIds              generated ids in order; a final stop token is included
  * @param text                  the generated text: no stop token text, cut before a stop string
  * @param finishReason          why generation ended
  * @param promptTokens          positions of the prompt (audio positions included)
@@ -21,12 +21,7 @@ public record Generation(int[] tokenIds, String text, FinishReason finishReason,
         /** max_new_tokens reached. */
         LENGTH("length"),
         /** The listener returned false. */
-        CANCELLED("cancelled"),
-        /**
-         * The model produced an id the tokenizer cannot decode (ids between the tokenizer's size and the padded
-         * embedding size, which a trained model should never pick); generation stops instead of emitting nothing.
-         */
-        UNKNOWN_TOKEN("unknown_token");
+        CANCELLED("cancelled");
 
         private final String value;
 

@@ -159,10 +159,9 @@ public final class Generator implements AutoCloseable {
                 if (stopIds.contains(id)) {
                     piece = text.finish();
                     reason = Generation.FinishReason.STOP;
-                } else if (!decodable(id)) {
-                    piece = text.finish();
-                    reason = Generation.FinishReason.UNKNOWN_TOKEN;
                 } else {
+                    // an id the tokenizer does not know (the embedding rows beyond the vocabulary) adds no text and
+                    // generation goes on, as transformers' decode skips it
                     piece = text.push(id);
                     if (!text.stopped() && n == o.maxNewTokens()) {
                         piece += text.finish();
@@ -297,10 +296,6 @@ public final class Generator implements AutoCloseable {
     }
 
     /** True when the tokenizer knows the id (the tokenizer drops unknown ids from decoded text silently). */
-    private boolean decodable(int id) {
-        return !tokenizer.decode(new int[] {id}).isEmpty();
-    }
-
     private static OnnxTensor tensor(OrtSession.Result r, String name) {
         return (OnnxTensor) r.get(name).orElseThrow(() -> new IllegalStateException("decoder output " + name + " missing"));
     }

@@ -45,23 +45,37 @@ public final class AdaptStage implements AutoCloseable {
             codec.decode(in.hidden(), "hidden", -1, d); // validate even when passing through
             return in.withAdapted(in.hidden(), null, timings(in).withAdaptMs(0));
         }
-        DomainAdapter a = adapters.get(env);
+        FloatTensor x = codec.decode(in.hidden(), "hidden", -1, d); // [N, d]
+        long t0 = System.nanoTime();
+        Adapted r = adapt(env, x);
+        double ms = Math.round((System.nanoTime() - t0) / 1e4) / 100.0;
+        return in.withAdapted(codec.encode(r.hidden()), r.stats(), timings(in).withAdaptMs(ms));
+    }
+
+    /** Adapted hidden states and the adapter's statistics (null stats for pass-through). */
+    public record Adapted(FloatTensor hidden, Wire.AdapterStats stats) {
+    }
+
+    /**
+     * Applies the adapter of {@code environment} to {@code [N, d]}; none / null / empty passes through.
+     *
+     * @throws StageException 422 for an environment without an adapter
+     */
+    public Adapted adapt(String environment, FloatTensor x) {
+        if (environment == null || environment.isEmpty() || environment.equalsIgnoreCase(NONE)) return new Adapted(x, null);
+        DomainAdapter a = adapters.get(environment);
         if (a == null) {
-            throw new StageException(422, "unknown_environment", "unknown environment '" + env + "'; accepted: "
+            throw new StageException(422, "unknown_environment", "unknown environment '" + environment + "'; accepted: "
                     + (adapters.isEmpty() ? "" : String.join(", ", adapters.keySet()) + ", ") + "none (or leave it out) "
                     + "for no adapter");
         }
-        FloatTensor x = codec.decode(in.hidden(), "hidden", -1, d); // [N, d]
-        long t0 = System.nanoTime();
-        DomainAdapter.Result r;
         try {
-            r = a.adapt(x); // [N, d]
+            DomainAdapter.Result r = a.adapt(x); // [N, d]
+            return new Adapted(r.adapted(), new Wire.AdapterStats(environment, r.gateMean(), r.gateMin(), r.gateMax(),
+                    r.relativeDeltaNorm()));
         } catch (OrtException e) {
-            throw new IllegalStateException("adapter '" + env + "' failed: " + e.getMessage(), e);
+            throw new IllegalStateException("adapter '" + environment + "' failed: " + e.getMessage(), e);
         }
-        double ms = Math.round((System.nanoTime() - t0) / 1e4) / 100.0;
-        return in.withAdapted(codec.encode(r.adapted()), new Wire.AdapterStats(env,
-                r.gateMean(), r.gateMin(), r.gateMax(), r.relativeDeltaNorm()), timings(in).withAdaptMs(ms));
     }
 
     private static Wire.Timings timings(Wire.EncodedAudio in) {

@@ -143,16 +143,25 @@ public final class EncodeStage {
             throw StageException.badRequest("give exactly one of 'audio' (base64 of a WAV, FLAC or MP3 file) or "
                     + "'audio_ref' (a blob reference)");
         }
-        if (b64 != null) {
-            try {
-                return Base64.getMimeDecoder().decode(b64);
-            } catch (IllegalArgumentException e) {
-                throw new PayloadException("'audio' is not valid base64: " + e.getMessage());
-            }
-        }
+        if (b64 != null) return base64("audio", b64);
         BlobStore store = codec.store();
         if (store == null) throw new PayloadException("'audio_ref' is not accepted here: no blob store is configured");
         return store.get(ref);
+    }
+
+    /**
+     * Strict base64 (standard alphabet; line breaks and spaces are ignored, any other character is an error).
+     *
+     * @throws PayloadException naming {@code field}
+     */
+    public static byte[] base64(String field, String value) {
+        String v = value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0 || value.indexOf(' ') >= 0
+                ? value.replaceAll("\\s+", "") : value;
+        try {
+            return Base64.getDecoder().decode(v);
+        } catch (IllegalArgumentException e) {
+            throw new PayloadException("'" + field + "' is not valid base64: " + e.getMessage());
+        }
     }
 
     private static double ms(long nanos) {

@@ -38,6 +38,10 @@ public interface ServingConfig {
 
     Events events();
 
+    Demo demo();
+
+    Openai openai();
+
     /** ONNX Runtime sessions: see {@link io.qwenaudio.runtime.RuntimeOptions}. */
     interface Runtime {
         /** {@code cpu} or {@code cuda}. */
@@ -165,6 +169,26 @@ public interface ServingConfig {
         @WithName("max-body-size")
         @WithDefault("200M")
         MemorySize maxBodySize();
+    }
+
+    /** The embedded app's demo model, used when {@code qwen-audio.artifacts-dir} is not set. */
+    interface Demo {
+        /** Where the tiny demo checkpoint and its artifacts are made on first start. */
+        @WithDefault("qwen-audio-demo")
+        Path dir();
+
+        /** Answer one sample request through the whole chain after start and log it. */
+        @WithName("sample-request")
+        @WithDefault("true")
+        boolean sampleRequest();
+    }
+
+    /** The OpenAI-compatible API of the embedded app. */
+    interface Openai {
+        /** The model id clients pass as {@code model} and {@code GET /v1/models} lists. */
+        @WithName("model-name")
+        @WithDefault("qwen2-audio")
+        String modelName();
     }
 
     interface Events {

@@ -31,6 +31,9 @@ public class ServingSetup {
     @Inject
     ServingConfig config;
 
+    @Inject
+    jakarta.enterprise.inject.Instance<ArtifactsFallback> fallback;
+
     private volatile ModelArtifacts artifacts;
     private volatile TensorCodec codec;
 
@@ -50,6 +53,7 @@ public class ServingSetup {
 
     /** {@code qwen-audio.artifacts-dir}, checked to exist and to hold a manifest. */
     public Path artifactsDir() {
+        if (config.artifactsDir().isEmpty() && fallback.isResolvable()) return fallback.get().artifactsDir();
         Path dir = config.artifactsDir().orElseThrow(() -> new ConfigurationException(P + "artifacts-dir is not set: "
                 + "point it at a directory made by 'qwen-audio convert' (env QWEN_AUDIO_ARTIFACTS_DIR)", Set.of(P + "artifacts-dir")));
         if (!Files.isRegularFile(dir.resolve(Manifest.FILE))) {
@@ -57,6 +61,17 @@ public class ServingSetup {
                     + "directory with 'qwen-audio convert <checkpoint-dir> --out " + dir + "'", Set.of(P + "artifacts-dir"));
         }
         return dir;
+    }
+
+    /**
+     * Recording environment -> adapter directory: {@code qwen-audio.adapt.environments.*}, or the fallback
+     * model's adapters when the artifacts come from the fallback.
+     */
+    public java.util.Map<String, String> environments() {
+        if (config.artifactsDir().isEmpty() && fallback.isResolvable() && config.adapt().environments().isEmpty()) {
+            return fallback.get().environments();
+        }
+        return config.adapt().environments();
     }
 
     public RuntimeOptions runtimeOptions() {

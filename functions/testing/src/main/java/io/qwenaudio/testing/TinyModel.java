@@ -40,6 +40,9 @@ public final class TinyModel {
     public static final String LDV = "ldv";
     public static final String PIEZO = "piezo";
 
+    /** Weight seed: with it, greedy output of short prompts stays inside the tiny tokenizer's vocabulary. */
+    public static final long SEED = 11;
+
     private static TinyModel instance;
 
     public final Path root;
@@ -53,7 +56,7 @@ public final class TinyModel {
         this.checkpoint = root.resolve("checkpoint");
         this.artifacts = root.resolve("artifacts");
         this.adapterDirs = Map.of(LDV, root.resolve("adapter-ldv"), PIEZO, root.resolve("adapter-piezo"));
-        this.config = MakeTiny.write(checkpoint, MakeTiny.Options.tiny(7).withAdapter(adapterDirs.get(LDV)));
+        this.config = MakeTiny.write(checkpoint, MakeTiny.Options.tiny(SEED).withAdapter(adapterDirs.get(LDV)));
         MakeTiny.writeDomainAdapter(adapterDirs.get(PIEZO), config.audio().dModel(), 99);
         new Converter(null).convert(new Converter.Options(checkpoint, artifacts, GraphBuilder.WeightType.FLOAT32,
                 List.of(), adapterDirs));

@@ -38,9 +38,9 @@ class GeneratorTest {
     static GenerateFixture tiny, odd;
 
     /**
-     * Weight seeds whose greedy continuations of these prompts stay inside the tokenizer's ids: with random weights
-     * about a quarter of the vocabulary (the padding beyond the tokenizer) is undecodable, and most seeds stop
-     * after one or two ids on such an id.
+     * Weight seeds whose greedy continuations of these prompts stay inside the tokenizer's ids, so the generated
+     * text is not empty: with random weights about a quarter of the vocabulary (the padding beyond the tokenizer)
+     * has no text.
      */
     static final long TINY_SEED = 11, ODD_SEED = 6;
 
@@ -60,7 +60,7 @@ class GeneratorTest {
         return List.of(tiny, odd);
     }
 
-    /** The generator's ids are the reference's greedy ids (up to the point where it stops on an undecodable id). */
+    /** The generator's ids are the reference's greedy ids. */
     static int checkGreedyParity(GenerateFixture f, Prompt p, FloatTensor rows, String label) throws Exception {
         return checkGreedyParity(f, p, rows, label, 24);
     }
@@ -71,9 +71,9 @@ class GeneratorTest {
         int n = g.tokenIds().length;
         System.out.printf("[%s] greedy parity: %d of %d reference ids (%s), prompt %d positions%n", label, n, want.length,
                 g.finishReason().value(), g.promptTokens());
-        assertArrayEquals(Arrays.copyOf(want, n), g.tokenIds(), label);
+        assertArrayEquals(want, g.tokenIds(), label);
         if (g.finishReason() == Generation.FinishReason.LENGTH) assertEquals(max, n);
-        else assertEquals(Generation.FinishReason.UNKNOWN_TOKEN, g.finishReason(), label);
+        else assertEquals(Generation.FinishReason.STOP, g.finishReason(), label);
         return n;
     }
 
@@ -247,21 +247,21 @@ class GeneratorTest {
     }
 
     @Test
-    void undecodableIdEndsTheGenerationWithoutText() throws Exception {
+    void undecodableIdsAddNoTextAndGenerationGoesOn() throws Exception {
         Prompt p = tiny.chat("What does the person say?");
         int found = 0;
         for (long seed = 1; seed <= 10; seed++) {
-            Generation g = tiny.gen.generate(p, tiny.audio, sampling(tiny, seed));
-            if (g.finishReason() != Generation.FinishReason.UNKNOWN_TOKEN) continue;
-            found++;
+            Generation g = tiny.gen.generate(p, tiny.audio, sampling(tiny, seed).withMaxNewTokens(40));
             int[] ids = g.tokenIds();
-            int last = ids[ids.length - 1];
-            assertEquals("", tiny.gen.tokenizer().decode(new int[] {last}), "id " + last);
-            for (int i = 0; i < ids.length - 1; i++) assertNotEquals("", tiny.gen.tokenizer().decode(new int[] {ids[i]}));
-            assertEquals(tiny.gen.tokenizer().decode(Arrays.copyOf(ids, ids.length - 1)), g.text());
-            assertTrue(last < tiny.cfg.text().vocabSize());
+            for (int i = 0; i < ids.length - 1; i++) {
+                if (tiny.gen.tokenizer().decode(new int[] {ids[i]}).isEmpty()) {
+                    found++; // an id without text, and more ids after it
+                    assertTrue(ids[i] < tiny.cfg.text().vocabSize());
+                }
+            }
+            assertEquals(tiny.gen.tokenizer().decode(visible(g)), g.text());
         }
-        System.out.printf("undecodable id ended %d of 10 sampled generations%n", found);
+        System.out.printf("%d undecodable ids inside 10 sampled generations%n", found);
         assertTrue(found > 0);
     }
 
@@ -282,11 +282,10 @@ class GeneratorTest {
         }
     }
 
-    /** The ids whose text is shown: all but a final stop or undecodable id. */
+    /** The ids whose text is shown: all but a final stop id. */
     static int[] visible(Generation g) {
         int n = g.tokenIds().length;
-        boolean lastHidden = g.finishReason() == Generation.FinishReason.UNKNOWN_TOKEN
-                || (g.finishReason() == Generation.FinishReason.STOP);
+        boolean lastHidden = g.finishReason() == Generation.FinishReason.STOP;
         return Arrays.copyOf(g.tokenIds(), lastHidden ? n - 1 : n);
     }
 

@@ -57,7 +57,7 @@ public class AdaptStageBean {
         Map<String, DomainAdapter> loaded = new TreeMap<>(); // sorted, for stable logs
         try {
             ModelArtifacts a = setup.artifacts();
-            for (Map.Entry<String, String> e : setup.config().adapt().environments().entrySet()) {
+            for (Map.Entry<String, String> e : setup.environments().entrySet()) {
                 String key = "qwen-audio.adapt.environments." + e.getKey();
                 if (e.getKey().equalsIgnoreCase(AdaptStage.NONE)) {
                     throw new ConfigurationException(key + ": '" + AdaptStage.NONE + "' is reserved for pass-through; "
