@@ -109,7 +109,7 @@ public final class GenerateStage implements AutoCloseable {
         Result r = generate(List.of(x), conversation(p), p == null ? null : p.promptIds(), o, listener);
         Generation g = r.generation();
         Wire.Timings t = (in.timings() == null ? Wire.Timings.none() : in.timings())
-                .withGenerate(r.projectMs(), g.prefillMillis(), g.totalMillis());
+                .withGenerate(r.projectMs(), round2(g.prefillMillis()), round2(g.totalMillis()));
         return new Wire.TextGenerated(in.requestId(), in.environment(), g.text(),
                 Arrays.stream(g.tokenIds()).boxed().toList(), g.finishReason().value(),
                 new Wire.Usage(g.promptTokens(), g.generatedTokens(), g.promptTokens() + g.generatedTokens()),
@@ -170,6 +170,10 @@ public final class GenerateStage implements AutoCloseable {
         }
         double ms = Math.round((System.nanoTime() - t0) / 1e4) / 100.0;
         return new Projected(tokens, total == 0 ? null : FloatTensor.of(rows, total, h), ms);
+    }
+
+    private static double round2(double ms) {
+        return Math.round(ms * 100) / 100.0;
     }
 
     @Override
