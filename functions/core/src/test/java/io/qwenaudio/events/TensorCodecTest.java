@@ -83,6 +83,17 @@ class TensorCodecTest {
     }
 
     @Test
+    void fileStoreDeletesBlobsOlderThanItsTtl(@TempDir Path dir) throws Exception {
+        try (FileBlobStore store = new FileBlobStore(dir, java.time.Duration.ofMillis(300))) {
+            String old = store.put(new byte[] {1, 2, 3});
+            Thread.sleep(400);
+            String fresh = store.put(new byte[] {4}); // this write sweeps the expired blob
+            assertThrows(PayloadException.class, () -> store.get(old));
+            assertArrayEquals(new byte[] {4}, store.get(fresh));
+        }
+    }
+
+    @Test
     void inMemoryStoreIsBounded() {
         InMemoryBlobStore s = new InMemoryBlobStore(Duration.ofMinutes(1), 1000);
         String ref = s.put(new byte[600]);

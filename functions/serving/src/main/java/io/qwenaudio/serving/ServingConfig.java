@@ -126,7 +126,7 @@ public interface ServingConfig {
         @WithName("blob-dir")
         Optional<Path> blobDir();
 
-        /** How long the {@code memory} blob store keeps a payload. */
+        /** How long a blob store keeps a payload (both kinds; the file store deletes older files as it writes). */
         @WithName("blob-ttl")
         @WithDefault("10m")
         Duration blobTtl();

@@ -139,7 +139,7 @@ public class ServingSetup {
                     throw new ConfigurationException(P + "payload.blob-dir=" + dir + " cannot be created: " + e.getMessage(),
                             Set.of(P + "payload.blob-dir"));
                 }
-                return new FileBlobStore(dir);
+                return new FileBlobStore(dir, p.blobTtl());
             }
             default:
                 throw new ConfigurationException(P + "payload.blob-store: '" + p.blobStore() + "' is not supported; "
