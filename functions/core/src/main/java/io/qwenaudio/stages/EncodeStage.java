@@ -21,7 +21,7 @@ import java.util.Locale;
  * of the valid tokens, windows concatenated. Also the encode-only embedding service ({@link #embed}). Thread-safe:
  * concurrent calls share the encoder, whose micro-batcher groups their windows.
  */
-public final class EncodeStage {
+public final class EncodeStage implements AutoCloseable {
 
     /** One clip through the encoder, with its step timings. */
     public record Encoded(FloatTensor hidden, Features features, double decodeMs, double featuresMs, double encodeMs) {
@@ -34,6 +34,7 @@ public final class EncodeStage {
     private final TensorCodec codec;
     private final AudioLimits limits;
 
+    /** @param encoder owned: closed with this stage */
     public EncodeStage(AudioEncoder encoder, TensorCodec codec, AudioLimits limits) {
         this.encoder = encoder;
         this.codec = codec;
@@ -42,6 +43,16 @@ public final class EncodeStage {
 
     public int dModel() {
         return encoder.dModel();
+    }
+
+    /** Windows waiting for the encoder now. */
+    public int queued() {
+        return encoder.queued();
+    }
+
+    @Override
+    public void close() throws ai.onnxruntime.OrtException {
+        encoder.close();
     }
 
     /** {@code audio.received} -> {@code audio.encoded}. */

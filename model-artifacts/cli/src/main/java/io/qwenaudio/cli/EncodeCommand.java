@@ -1,23 +1,22 @@
 package io.qwenaudio.cli;
 
-import io.qwenaudio.audio.AudioDecoder;
 import io.qwenaudio.audio.AudioLimits;
-import io.qwenaudio.audio.AudioStream;
-import io.qwenaudio.audio.FeatureExtractor;
-import io.qwenaudio.audio.Features;
 import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.DomainAdapter;
 import io.qwenaudio.pipeline.ModelArtifacts;
 import io.qwenaudio.pipeline.Projector;
 import io.qwenaudio.runtime.RuntimeOptions;
+import io.qwenaudio.stages.AdaptStage;
+import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.tensor.Npy;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -68,27 +67,22 @@ final class EncodeCommand implements Callable<Integer> {
             throw new UserInputException(e.getMessage());
         }
         ModelArtifacts model = ModelArtifacts.open(artifacts, opts);
+        int d = model.manifest().audio().dModel();
         long t0 = System.nanoTime();
-        Features f;
-        try (AudioStream in = AudioDecoder.open(audio, AudioLimits.DEFAULT)) {
-            f = FeatureExtractor.extract(in, AudioLimits.DEFAULT);
+        EncodeStage.Encoded e;
+        // the stage classes the functions run
+        try (EncodeStage encode = new EncodeStage(model.encoder(AudioEncoder.Batching.none(), null), null, AudioLimits.DEFAULT)) {
+            e = encode.encodeAudio(Files.readAllBytes(audio));
         }
-        long t1 = System.nanoTime();
-        FloatTensor x;
-        try (AudioEncoder enc = model.encoder(AudioEncoder.Batching.none(), null)) {
-            x = enc.encode(f); // [N, d]
-        }
-        if (x.dim(0) == 0) {
-            throw new UserInputException("audio too short: " + f.durationSeconds() + " s gives no audio token; at least "
-                    + "3 mel frames (about 0.02 s) are needed");
-        }
+        FloatTensor x = e.hidden(); // [N, d]
         String adapterNote = "";
-        if (environment != null && !environment.equals("none")) {
-            try (DomainAdapter a = model.adapter(environment)) {
-                DomainAdapter.Result r = a.adapt(x);
-                x = r.adapted();
+        if (environment != null && !environment.equals(AdaptStage.NONE)) {
+            try (AdaptStage adapt = new AdaptStage(Map.of(environment, model.adapter(environment)), null, d)) {
+                AdaptStage.Adapted r = adapt.adapt(environment, x);
+                x = r.hidden(); // [N, d]
                 adapterNote = String.format(Locale.ROOT, ", adapter %s: gate mean %.3f [%.3f, %.3f], |delta|/|x| %.4f",
-                        environment, r.gateMean(), r.gateMin(), r.gateMax(), r.relativeDeltaNorm());
+                        environment, r.stats().gateMean(), r.stats().gateMin(), r.stats().gateMax(),
+                        r.stats().relativeDeltaNorm());
             }
         }
         if (projected) {
@@ -99,7 +93,8 @@ final class EncodeCommand implements Callable<Integer> {
         long t2 = System.nanoTime();
         Npy.write(out, x.data(), x.shape());
         spec.commandLine().getErr().printf(Locale.ROOT, "%s: %.2f s of audio -> %s on %s (features %.0f ms, model %.0f ms%s) -> %s%n",
-                audio.getFileName(), f.durationSeconds(), x, model.provider(), (t1 - t0) / 1e6, (t2 - t1) / 1e6,
+                audio.getFileName(), e.features().durationSeconds(), x, model.provider(), e.decodeMs() + e.featuresMs(),
+                (t2 - t0) / 1e6 - e.decodeMs() - e.featuresMs(),
                 adapterNote, out);
         spec.commandLine().getErr().flush();
         return 0;

@@ -2,33 +2,28 @@ package io.qwenaudio.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qwenaudio.artifacts.Manifest;
-import io.qwenaudio.audio.AudioDecoder;
 import io.qwenaudio.audio.AudioLimits;
-import io.qwenaudio.audio.AudioStream;
-import io.qwenaudio.audio.FeatureExtractor;
-import io.qwenaudio.audio.Features;
+import io.qwenaudio.events.Wire;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
-import io.qwenaudio.generate.Generator;
 import io.qwenaudio.generate.InvalidGenerationException;
 import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.DomainAdapter;
 import io.qwenaudio.pipeline.ModelArtifacts;
-import io.qwenaudio.pipeline.Projector;
 import io.qwenaudio.runtime.RuntimeOptions;
+import io.qwenaudio.stages.AdaptStage;
+import io.qwenaudio.stages.EncodeStage;
+import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.tensor.FloatTensor;
-import io.qwenaudio.text.ChatMessage;
-import io.qwenaudio.text.PromptBuilder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -42,16 +37,13 @@ import java.util.concurrent.Callable;
         description = "Generate text about an audio file with converted artifacts (streams to stdout).")
 final class GenerateCommand implements Callable<Integer> {
 
-    /** The user turn when no --prompt is given. */
-    static final String DEFAULT_PROMPT = "What does the person say?";
-
     @Parameters(index = "0", paramLabel = "<artifacts-dir>", description = "Made by 'qwen-audio convert'.")
     Path artifacts;
 
     @Parameters(index = "1", paramLabel = "<audio-file>", description = "WAV, FLAC or MP3.")
     Path audio;
 
-    @Option(names = "--prompt", paramLabel = "TEXT", description = "The user's text after the audio (default: \"" + DEFAULT_PROMPT + "\").")
+    @Option(names = "--prompt", paramLabel = "TEXT", description = "The user's text after the audio (default: \"" + GenerateStage.DEFAULT_PROMPT + "\").")
     String prompt;
 
     @Option(names = "--prompt-ids", split = ",", paramLabel = "ID",
@@ -107,7 +99,6 @@ final class GenerateCommand implements Callable<Integer> {
         if (promptIds != null && (prompt != null || system != null)) {
             throw new UserInputException("--prompt-ids replaces the chat template: do not combine it with --prompt or --system");
         }
-        int[] rawIds = promptIds == null ? null : parseIds(promptIds);
         RuntimeOptions opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
                 .withVerifyChecksums(!noVerify).withWarmup(false);
         try {
@@ -116,49 +107,37 @@ final class GenerateCommand implements Callable<Integer> {
             throw new UserInputException(e.getMessage());
         }
         ModelArtifacts model = ModelArtifacts.open(artifacts, opts);
-        GenerationOptions o = options(GenerationOptions.defaults(model.manifest()));
-
-        long t0 = System.nanoTime();
-        Features f;
-        try (AudioStream in = AudioDecoder.open(audio, AudioLimits.DEFAULT)) {
-            f = FeatureExtractor.extract(in, AudioLimits.DEFAULT);
-        }
-        FloatTensor x;
-        try (AudioEncoder enc = model.encoder(AudioEncoder.Batching.none(), null)) {
-            x = enc.encode(f); // [N, d]
-        }
-        if (x.dim(0) == 0) {
-            throw new UserInputException("audio too short: " + f.durationSeconds() + " s gives no audio token; at least "
-                    + "3 mel frames (about 0.02 s) are needed");
-        }
-        if (environment != null && !environment.equals("none")) {
-            try (DomainAdapter a = model.adapter(environment)) {
-                x = a.adapt(x).adapted(); // [N, d]
-            }
-        }
-        try (Projector p = model.projector()) {
-            x = p.project(x); // [N, H]
-        }
-        long t1 = System.nanoTime();
-
+        int d = model.manifest().audio().dModel();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try (Generator gen = model.generator()) {
-            PromptBuilder.Prompt p;
+        // the stage classes the functions run: encode, adapt, generate
+        try (EncodeStage encode = new EncodeStage(model.encoder(AudioEncoder.Batching.none(), null), null, AudioLimits.DEFAULT);
+             GenerateStage generate = new GenerateStage(model.projector(), model.generator(), null, d)) {
+            Wire.GenerateParams p = params();
+            GenerationOptions o;
             try {
-                p = prompt(gen, model.manifest(), rawIds, (int) x.dim(0));
-            } catch (IllegalArgumentException e) {
+                o = generate.options(p);
+            } catch (InvalidGenerationException e) {
                 throw new UserInputException(e.getMessage());
             }
+            long t0 = System.nanoTime();
+            EncodeStage.Encoded e = encode.encodeAudio(Files.readAllBytes(audio));
+            FloatTensor x = e.hidden(); // [N, d]
+            if (environment != null && !environment.equals(AdaptStage.NONE)) {
+                try (AdaptStage adapt = new AdaptStage(Map.of(environment, model.adapter(environment)), null, d)) {
+                    x = adapt.adapt(environment, x).hidden(); // [N, d]
+                }
+            }
+            long t1 = System.nanoTime();
             Generation g;
             try {
-                g = gen.generate(p, x, o, json ? null : (id, piece) -> {
+                g = generate.generate(List.of(x), GenerateStage.conversation(p), p.promptIds(), o, json ? null : (id, piece) -> {
                     out.print(piece);
                     out.flush();
                     return true;
-                });
-            } catch (InvalidGenerationException e) {
-                throw new UserInputException(e.getMessage());
+                }).generation();
+            } catch (InvalidGenerationException ex) {
+                throw new UserInputException(ex.getMessage());
             }
             if (json) {
                 ObjectMapper m = new ObjectMapper();
@@ -175,42 +154,26 @@ final class GenerateCommand implements Callable<Integer> {
             out.flush();
             err.printf(Locale.ROOT, "%s: %.2f s of audio, %d audio tokens, prompt %d tokens, %d new tokens (%s) on %s; "
                             + "audio %.0f ms, first token %.0f ms, decode %.1f tokens/s%n",
-                    audio.getFileName(), f.durationSeconds(), x.dim(0), g.promptTokens(), g.generatedTokens(),
+                    audio.getFileName(), e.features().durationSeconds(), x.dim(0), g.promptTokens(), g.generatedTokens(),
                     g.finishReason().value(), model.provider(), (t1 - t0) / 1e6, g.prefillMillis(), g.decodeTokensPerSecond());
             err.flush();
         }
         return 0;
     }
 
-    /** The generation options: the checkpoint's defaults changed by the flags given. */
-    GenerationOptions options(GenerationOptions o) {
+    /**
+     * The flags as the generate stage's request options (the same mapping the functions and the OpenAI API use).
+     * {@code --greedy} also sets the repetition penalty to 1 unless {@code --repetition-penalty} is given.
+     */
+    Wire.GenerateParams params() {
         boolean samplingFlags = temperature != null || topK != null || topP != null || seed != null;
         if (greedy && samplingFlags) {
             throw new UserInputException("--greedy cannot be combined with --temperature, --top-k, --top-p or --seed");
         }
-        if (maxNewTokens != null) o = o.withMaxNewTokens(maxNewTokens);
-        if (greedy) {
-            o = o.withGreedy().withRepetitionPenalty(1.0);
-        } else if (temperature != null || topK != null || topP != null) {
-            o = o.withSampling(temperature != null ? temperature : o.temperature(), topK != null ? topK : o.topK(),
-                    topP != null ? topP : o.topP());
-        }
-        if (repetitionPenalty != null) o = o.withRepetitionPenalty(repetitionPenalty);
-        if (seed != null) o = o.withSeed(seed);
-        try {
-            return o.validate();
-        } catch (InvalidGenerationException e) {
-            throw new UserInputException(e.getMessage());
-        }
-    }
-
-    private PromptBuilder.Prompt prompt(Generator gen, Manifest m, int[] rawIds, int audioTokens) {
-        PromptBuilder b = new PromptBuilder(gen.tokenizer(), m.specialTokens().audioTokenId());
-        if (rawIds != null) return b.expand(rawIds, new int[] {audioTokens});
-        List<ChatMessage> messages = new ArrayList<>();
-        if (system != null) messages.add(ChatMessage.system(system));
-        messages.add(ChatMessage.user(ChatMessage.audio(), ChatMessage.text(prompt != null ? prompt : DEFAULT_PROMPT)));
-        return b.build(messages, new int[] {audioTokens});
+        List<Integer> ids = promptIds == null ? null : java.util.Arrays.stream(parseIds(promptIds)).boxed().toList();
+        Double penalty = repetitionPenalty != null ? repetitionPenalty : greedy ? Double.valueOf(1.0) : null;
+        return new Wire.GenerateParams(prompt, system, ids, maxNewTokens, greedy ? Boolean.TRUE : null, temperature, topK,
+                topP, penalty, seed, null);
     }
 
     private static int[] parseIds(List<String> items) {

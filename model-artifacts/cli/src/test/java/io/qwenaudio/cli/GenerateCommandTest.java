@@ -68,7 +68,7 @@ class GenerateCommandTest {
     @Test
     void jsonOutputEqualsTheApi() throws Exception {
         JsonNode got = json(generate("--greedy", "--max-new-tokens", "12", "--json"));
-        Generation want = f.gen.generate(f.chat(GenerateCommand.DEFAULT_PROMPT), f.audio, greedy(12));
+        Generation want = f.gen.generate(f.chat(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT), f.audio, greedy(12));
         System.out.println("generate --json: " + got);
         assertEquals(12, want.tokenIds().length);
         assertSame(want, got);
@@ -90,7 +90,7 @@ class GenerateCommandTest {
         assertEquals(a, b);
         GenerationOptions d = f.gen.defaults();
         GenerationOptions o = d.withSampling(1.3, 12, d.topP()).withSeed(5L).withMaxNewTokens(10); // top_p, penalty from config
-        assertSame(f.gen.generate(f.chat(GenerateCommand.DEFAULT_PROMPT), f.audio, o), a);
+        assertSame(f.gen.generate(f.chat(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT), f.audio, o), a);
     }
 
     @Test
