@@ -18,6 +18,11 @@ import io.restassured.path.json.JsonPath;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.concurrent.TimeUnit;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -40,11 +45,13 @@ import static org.hamcrest.Matchers.equalTo;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 /**
  * The embedded app end to end through its public HTTP API with real speech (espeak-ng): /v1/audio/describe over
  * the in-process chain against the naive reference pipeline, and the OpenAI-compatible API called the way an
- * OpenAI SDK calls it (whole, streamed, errors, a client that disconnects).
+ * OpenAI SDK calls it (whole, streamed, errors, a client that disconnects) and with the official {@code openai} npm
+ * SDK itself.
  */
 @QuarkusTest
 @QuarkusTestResource(value = TinyModelResource.class, restrictToAnnotatedClass = true)
@@ -237,5 +244,50 @@ class AppTest {
             }
         }
         return 0;
+    }
+
+    // ---- the official OpenAI SDK (npm "openai", installed into target/ at test time) ----
+
+    static final Path NPM = Path.of("target", "npm-openai").toAbsolutePath();
+    static final String PACKAGE = "openai@4.104.0";
+
+    static String runNode(Path dir, int timeoutSeconds, String... cmd) throws Exception {
+        Process p;
+        try {
+            p = new ProcessBuilder(cmd).directory(dir.toFile()).start();
+        } catch (IOException e) {
+            throw new AssertionError("cannot run " + cmd[0] + ": install Node.js and npm (Debian: apt-get install nodejs npm)", e);
+        }
+        byte[] out = p.getInputStream().readAllBytes();
+        String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS) || p.exitValue() != 0) fail(String.join(" ", cmd) + " failed: " + err);
+        return new String(out, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void theOfficialSdkTalksToTheApi() throws Exception {
+        Files.createDirectories(NPM);
+        if (!Files.isDirectory(NPM.resolve("node_modules/openai"))) {
+            runNode(NPM, 300, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix", NPM.toString(), PACKAGE);
+        }
+        Path script = Files.copy(Path.of("src/test/js/openai_sdk.mjs"), NPM.resolve("openai_sdk.mjs"),
+                StandardCopyOption.REPLACE_EXISTING);
+        byte[] speech = TinyModel.speechWav("Please call me back after lunch.");
+        assertNotNull(speech, "espeak-ng is needed (apt-get install espeak-ng)");
+        Path wav = Files.write(NPM.resolve("speech.wav"), speech);
+
+        JsonNode r = new ObjectMapper().readTree(runNode(NPM, 120, "node", script.toString(), base.toString() + "v1", wav.toString()));
+        assertEquals("qwen2-audio", r.at("/models/0").asText());
+        String viaChain = given().contentType("audio/wav").body(speech).queryParam("prompt", "What does the person say?")
+                .queryParam("greedy", true).queryParam("max_new_tokens", 12).queryParam("repetition_penalty", 1.0)
+                .post("/v1/audio/describe").then().statusCode(200).extract().jsonPath().getString("text");
+        assertEquals(viaChain, r.at("/whole/text").asText());
+        assertEquals(r.at("/whole/text").asText(), r.at("/streamed/text").asText());
+        assertEquals(r.at("/whole/finish").asText(), r.at("/streamed/finish").asText());
+        assertEquals(r.at("/whole/usage"), r.at("/streamed/usage"));
+        assertTrue(r.at("/streamed/chunks").asInt() >= 3);
+        assertEquals(400, r.at("/error/status").asInt());
+        assertEquals("invalid_request_error", r.at("/error/type").asText());
+        assertTrue(r.at("/error/message").asText().contains("temperature"), r.at("/error").toString());
     }
 }
