@@ -2,28 +2,22 @@ package io.qwenaudio.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
 import io.qwenaudio.generate.InvalidGenerationException;
-import io.qwenaudio.pipeline.AudioEncoder;
 import io.qwenaudio.pipeline.ModelArtifacts;
-import io.qwenaudio.runtime.RuntimeOptions;
-import io.qwenaudio.stages.AdaptStage;
 import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.tensor.FloatTensor;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
@@ -37,11 +31,8 @@ import java.util.concurrent.Callable;
         description = "Generate text about an audio file with converted artifacts (streams to stdout).")
 final class GenerateCommand implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "<artifacts-dir>", description = "Made by 'qwen-audio convert'.")
-    Path artifacts;
-
-    @Parameters(index = "1", paramLabel = "<audio-file>", description = "WAV, FLAC or MP3.")
-    Path audio;
+    @Mixin
+    AudioModelOptions input;
 
     @Option(names = "--prompt", paramLabel = "TEXT", description = "The user's text after the audio (default: \"" + GenerateStage.DEFAULT_PROMPT + "\").")
     String prompt;
@@ -52,10 +43,6 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Option(names = "--system", paramLabel = "TEXT", description = "System message (default: the template's \"You are a helpful assistant.\").")
     String system;
-
-    @Option(names = "--environment", paramLabel = "NAME",
-            description = "Domain adapter to apply to the audio (as converted with --adapter NAME=...); 'none' for none.")
-    String environment;
 
     @Option(names = "--max-new-tokens", paramLabel = "N", description = "At most N new tokens (default: generation_config or "
             + GenerationOptions.DEFAULT_MAX_NEW_TOKENS + ").")
@@ -82,37 +69,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print {\"token_ids\":[...],\"text\":\"...\",...} instead of streaming text.")
     boolean json;
 
-    @Option(names = "--execution-provider", defaultValue = "cpu", paramLabel = "cpu|cuda",
-            description = "ONNX Runtime execution provider (default: ${DEFAULT-VALUE}).")
-    String executionProvider;
-
-    @Option(names = "--no-verify", description = "Skip the sha256 check of the artifact files.")
-    boolean noVerify;
-
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        CliFiles.requireDirectory(artifacts, "artifacts directory");
-        CliFiles.requireReadable(audio, "audio file");
         if (promptIds != null && (prompt != null || system != null)) {
             throw new UserInputException("--prompt-ids replaces the chat template: do not combine it with --prompt or --system");
         }
-        RuntimeOptions opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
-                .withVerifyChecksums(!noVerify).withWarmup(false);
-        try {
-            opts.validate();
-        } catch (IllegalArgumentException e) {
-            throw new UserInputException(e.getMessage());
-        }
-        ModelArtifacts model = ModelArtifacts.open(artifacts, opts);
+        ModelArtifacts model = input.open();
         int d = model.manifest().audio().dModel();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         // the stage classes the functions run: encode, adapt, generate
-        try (EncodeStage encode = new EncodeStage(model.encoder(AudioEncoder.Batching.none(), null), null, AudioLimits.DEFAULT);
-             GenerateStage generate = new GenerateStage(model.projector(), model.generator(), null, d)) {
+        try (GenerateStage generate = new GenerateStage(model.projector(), model.generator(), null, d)) {
             Wire.GenerateParams p = params();
             GenerationOptions o;
             try {
@@ -121,13 +91,9 @@ final class GenerateCommand implements Callable<Integer> {
                 throw new UserInputException(e.getMessage());
             }
             long t0 = System.nanoTime();
-            EncodeStage.Encoded e = encode.encodeAudio(Files.readAllBytes(audio));
-            FloatTensor x = e.hidden(); // [N, d]
-            if (environment != null && !environment.equals(AdaptStage.NONE)) {
-                try (AdaptStage adapt = new AdaptStage(Map.of(environment, model.adapter(environment)), null, d)) {
-                    x = adapt.adapt(environment, x).hidden(); // [N, d]
-                }
-            }
+            AudioModelOptions.Audio a = input.encode(model);
+            EncodeStage.Encoded e = a.encoded();
+            FloatTensor x = a.hidden(); // [N, d]
             long t1 = System.nanoTime();
             Generation g;
             try {
@@ -154,7 +120,7 @@ final class GenerateCommand implements Callable<Integer> {
             out.flush();
             err.printf(Locale.ROOT, "%s: %.2f s of audio, %d audio tokens, prompt %d tokens, %d new tokens (%s) on %s; "
                             + "audio %.0f ms, first token %.0f ms, decode %.1f tokens/s%n",
-                    audio.getFileName(), e.features().durationSeconds(), x.dim(0), g.promptTokens(), g.generatedTokens(),
+                    input.audio.getFileName(), e.features().durationSeconds(), x.dim(0), g.promptTokens(), g.generatedTokens(),
                     g.finishReason().value(), model.provider(), (t1 - t0) / 1e6, g.prefillMillis(), g.decodeTokensPerSecond());
             err.flush();
         }

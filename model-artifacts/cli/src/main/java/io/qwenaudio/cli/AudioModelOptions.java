@@ -1,0 +1,72 @@
+package io.qwenaudio.cli;
+
+import io.qwenaudio.audio.AudioLimits;
+import io.qwenaudio.events.Wire;
+import io.qwenaudio.pipeline.AudioEncoder;
+import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.runtime.RuntimeOptions;
+import io.qwenaudio.stages.AdaptStage;
+import io.qwenaudio.stages.EncodeStage;
+import io.qwenaudio.tensor.FloatTensor;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The arguments {@code encode} and {@code generate} share (artifacts, audio file, environment, execution
+ * provider, checksum switch) and the first two stages they both run, with the stage classes the functions use.
+ */
+final class AudioModelOptions {
+
+    @Parameters(index = "0", paramLabel = "<artifacts-dir>", description = "Made by 'qwen-audio convert'.")
+    Path artifacts;
+
+    @Parameters(index = "1", paramLabel = "<audio-file>", description = "WAV, FLAC or MP3.")
+    Path audio;
+
+    @Option(names = "--environment", paramLabel = "NAME",
+            description = "Domain adapter to apply to the audio (as converted with --adapter NAME=...); 'none' for none.")
+    String environment;
+
+    @Option(names = "--execution-provider", defaultValue = "cpu", paramLabel = "cpu|cuda",
+            description = "ONNX Runtime execution provider (default: ${DEFAULT-VALUE}).")
+    String executionProvider;
+
+    @Option(names = "--no-verify", description = "Skip the sha256 check of the artifact files.")
+    boolean noVerify;
+
+    /** The artifacts, opened on the chosen execution provider (no warm-up: one request). */
+    ModelArtifacts open() {
+        CliFiles.requireDirectory(artifacts, "artifacts directory");
+        CliFiles.requireReadable(audio, "audio file");
+        RuntimeOptions opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
+                .withVerifyChecksums(!noVerify).withWarmup(false);
+        try {
+            opts.validate();
+        } catch (IllegalArgumentException e) {
+            throw new UserInputException(e.getMessage());
+        }
+        return ModelArtifacts.open(artifacts, opts);
+    }
+
+    /** The audio through the encode stage and, with {@code --environment}, the adapt stage. */
+    record Audio(EncodeStage.Encoded encoded, FloatTensor hidden, Wire.AdapterStats adapter) {
+    }
+
+    Audio encode(ModelArtifacts model) throws IOException, ai.onnxruntime.OrtException {
+        EncodeStage.Encoded e;
+        try (EncodeStage encode = new EncodeStage(model.encoder(AudioEncoder.Batching.none(), null), null, AudioLimits.DEFAULT)) {
+            e = encode.encodeAudio(Files.readAllBytes(audio));
+        }
+        if (environment == null || environment.equals(AdaptStage.NONE)) return new Audio(e, e.hidden(), null);
+        int d = model.manifest().audio().dModel();
+        try (AdaptStage adapt = new AdaptStage(Map.of(environment, model.adapter(environment)), null, d)) {
+            AdaptStage.Adapted a = adapt.adapt(environment, e.hidden()); // [N, d]
+            return new Audio(e, a.hidden(), a.stats());
+        }
+    }
+}
