@@ -13,7 +13,6 @@ import io.qwenaudio.tensor.FloatTensor;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.util.List;
@@ -23,7 +22,7 @@ import java.util.concurrent.Callable;
 /**
  * {@code qwen-audio generate <artifacts-dir> <audio-file> [--prompt TEXT | --prompt-ids 1,2,3] ...}: the whole
  * pipeline on ONNX Runtime with the classes the functions use (features, audio encoder, optional domain adapter,
- * projector, ChatML prompt, {@link Generator}). Streams the text to stdout as it is generated, or prints
+ * projector, ChatML prompt, {@link io.qwenaudio.generate.Generator}). Streams the text to stdout as it is generated, or prints
  * {@code {"token_ids":[...],"text":"...","finish_reason":"...","prompt_tokens":N}} with {@code --json}; timings go
  * to stderr.
  */
