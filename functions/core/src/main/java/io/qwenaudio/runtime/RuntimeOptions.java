@@ -13,14 +13,16 @@ import java.util.Locale;
  * @param interOpThreads    threads across independent operators; 0 lets ONNX Runtime choose
  * @param verifyChecksums   check the sha256 of every artifact file against manifest.json when opening
  * @param warmup            run each graph once on dummy input at start so the first request is not slow
+ * @param allowSpinning     let idle intra-op threads spin (lowest latency on a dedicated machine); off gives the
+ *                          cores back at once, better when several sessions or processes share few cores
  */
 public record RuntimeOptions(String executionProvider, int deviceId, boolean fallbackToCpu, int intraOpThreads,
-                             int interOpThreads, boolean verifyChecksums, boolean warmup) {
+                             int interOpThreads, boolean verifyChecksums, boolean warmup, boolean allowSpinning) {
 
     public static final String PREFIX = "qwen-audio.runtime.";
 
     public static RuntimeOptions defaults() {
-        return new RuntimeOptions("cpu", 0, false, 0, 0, true, true);
+        return new RuntimeOptions("cpu", 0, false, 0, 0, true, true, true);
     }
 
     public boolean cuda() {
@@ -47,25 +49,30 @@ public record RuntimeOptions(String executionProvider, int deviceId, boolean fal
     }
 
     public RuntimeOptions withExecutionProvider(String ep) {
-        return new RuntimeOptions(ep, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verifyChecksums, warmup);
+        return new RuntimeOptions(ep, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verifyChecksums, warmup, allowSpinning);
     }
 
     public RuntimeOptions withIntraOpThreads(int n) {
-        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, n, interOpThreads, verifyChecksums, warmup);
+        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, n, interOpThreads, verifyChecksums, warmup, allowSpinning);
     }
 
     public RuntimeOptions withFallbackToCpu(boolean fallback) {
         return new RuntimeOptions(executionProvider, deviceId, fallback, intraOpThreads, interOpThreads, verifyChecksums,
-                warmup);
+                warmup, allowSpinning);
     }
 
     public RuntimeOptions withVerifyChecksums(boolean verify) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verify,
-                warmup);
+                warmup, allowSpinning);
+    }
+
+    public RuntimeOptions withAllowSpinning(boolean spin) {
+        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
+                verifyChecksums, warmup, spin);
     }
 
     public RuntimeOptions withWarmup(boolean w) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
-                verifyChecksums, w);
+                verifyChecksums, w, allowSpinning);
     }
 }

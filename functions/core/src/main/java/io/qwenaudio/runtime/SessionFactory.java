@@ -61,6 +61,10 @@ public final class SessionFactory {
             so.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             if (options.intraOpThreads() > 0) so.setIntraOpNumThreads(options.intraOpThreads());
             if (options.interOpThreads() > 0) so.setInterOpNumThreads(options.interOpThreads());
+            if (!options.allowSpinning()) {
+                so.addConfigEntry("session.intra_op.allow_spinning", "0");
+                so.addConfigEntry("session.inter_op.allow_spinning", "0");
+            }
             if (provider.startsWith("cuda")) {
                 try {
                     so.addCUDA(options.deviceId());

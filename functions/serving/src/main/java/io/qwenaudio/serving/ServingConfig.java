@@ -75,6 +75,14 @@ public interface ServingConfig {
         /** Run each loaded graph once at start so the first request is not slow. */
         @WithDefault("true")
         boolean warmup();
+
+        /**
+         * Let idle ONNX Runtime threads spin: lowest latency on dedicated cores; set false where processes or
+         * encoder workers share few cores.
+         */
+        @WithName("allow-spinning")
+        @WithDefault("true")
+        boolean allowSpinning();
     }
 
     /** Micro-batching of encoder windows across concurrent requests. */

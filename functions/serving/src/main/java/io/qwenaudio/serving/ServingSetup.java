@@ -77,7 +77,7 @@ public class ServingSetup {
     public RuntimeOptions runtimeOptions() {
         ServingConfig.Runtime r = config.runtime();
         RuntimeOptions o = new RuntimeOptions(r.executionProvider(), r.deviceId(), r.fallbackToCpu(), r.intraOpThreads(),
-                r.interOpThreads(), r.verifyChecksums(), r.warmup());
+                r.interOpThreads(), r.verifyChecksums(), r.warmup(), r.allowSpinning());
         try {
             return o.validate();
         } catch (IllegalArgumentException e) {

@@ -38,7 +38,8 @@ class EncodeLimitsTest {
             return Map.of("qwen-audio.http.max-body-size", "4M",
                     "qwen-audio.encode.max-queue", "1",
                     "qwen-audio.encode.max-batch", "1",
-                    "qwen-audio.audio.max-duration-seconds", "90");
+                    "qwen-audio.audio.max-duration-seconds", "90",
+                    "qwen-audio.runtime.allow-spinning", "false");
         }
     }
 
