@@ -47,6 +47,7 @@ public final class AudioEncoder implements AutoCloseable {
     private final OrtSession session;
     private final int dModel;
     private final MicroBatcher<Window, float[]> batcher;
+    private final int capacity;
 
     /**
      * @param session   the {@code audio_encoder.onnx} session (owned: closed with this encoder)
@@ -58,6 +59,7 @@ public final class AudioEncoder implements AutoCloseable {
         this.env = env;
         this.session = session;
         this.dModel = dModel;
+        this.capacity = batching.maxQueue() + batching.maxBatch() * batching.workers();
         this.batcher = new MicroBatcher<>("audio-encoder", batching.maxBatch(), batching.maxWait(),
                 batching.maxQueue(), batching.workers(), this::runBatch, batchSizes);
     }
@@ -71,6 +73,11 @@ public final class AudioEncoder implements AutoCloseable {
 
     public int dModel() {
         return dModel;
+    }
+
+    /** Windows the encoder holds at most: those allowed to wait plus those being run. */
+    public int capacity() {
+        return capacity;
     }
 
     /**

@@ -10,11 +10,13 @@ import io.qwenaudio.events.PayloadException;
 import io.qwenaudio.events.TensorCodec;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.pipeline.AudioEncoder;
+import io.qwenaudio.runtime.OverloadedException;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.tensor.Npy;
 
 import java.util.Base64;
 import java.util.Locale;
+import java.util.concurrent.Semaphore;
 
 /**
  * The encode stage: audio bytes -> 16 kHz mono -> log-mel windows -> audio encoder -> hidden states {@code [N, d]}
@@ -33,12 +35,15 @@ public final class EncodeStage implements AutoCloseable {
     private final AudioEncoder encoder;
     private final TensorCodec codec;
     private final AudioLimits limits;
+    /** Requests between arrival and the end of their encoding, at most the encoder's capacity. */
+    private final Semaphore admission;
 
     /** @param encoder owned: closed with this stage */
     public EncodeStage(AudioEncoder encoder, TensorCodec codec, AudioLimits limits) {
         this.encoder = encoder;
         this.codec = codec;
         this.limits = limits;
+        this.admission = new Semaphore(encoder.capacity());
     }
 
     public int dModel() {
@@ -63,8 +68,24 @@ public final class EncodeStage implements AutoCloseable {
                 e.features().durationSeconds(), null, e.timings(), r.generate());
     }
 
-    /** Decodes, featurises and encodes one clip: {@code [N, d]}. */
+    /**
+     * Decodes, featurises and encodes one clip: {@code [N, d]}. Admission comes first: past the encoder's capacity
+     * a request is turned away at once ({@link OverloadedException}, 429) instead of holding its samples and
+     * features in memory only to be refused by the encoder queue afterwards.
+     */
     public Encoded encodeAudio(byte[] audio) {
+        if (!admission.tryAcquire()) {
+            throw new OverloadedException("encode is overloaded: " + encoder.capacity()
+                    + " requests are already being decoded or encoded; retry shortly", 1);
+        }
+        try {
+            return admitted(audio);
+        } finally {
+            admission.release();
+        }
+    }
+
+    private Encoded admitted(byte[] audio) {
         long t0 = System.nanoTime();
         Features f;
         long t1;
