@@ -17,7 +17,9 @@ import java.util.Map;
  * A broker for local processes that follows the Knative Broker's HTTP contract: every event goes to each
  * subscriber whose Trigger it matches, as a binary-mode CloudEvent POSTed to the Service; an event in the
  * response goes back into the broker. Failed deliveries (connection errors, 408, 429, 5xx) are retried with the
- * Trigger's retry count and backoff (times {@code backoffScale}; a longer Retry-After is waited for instead);
+ * Trigger's retry count and backoff (times {@code backoffScale}; a longer Retry-After is waited for instead), each
+ * attempt bounded by the Trigger's {@code timeout} (times {@code timeoutScale}; a timed-out attempt counts as a
+ * failed one, as in Knative's dispatcher);
  * when they run out, or on another error status, the event goes to the Trigger's dead-letter sink with the
  * {@code knativeerrorcode} / {@code knativeerrordest} extensions. Events for the result Service are collected in {@link #results()} instead of being POSTed.
  */
@@ -57,6 +59,7 @@ final class LocalBroker {
     private final Map<String, URI> services;
     private final String resultService;
     private final double backoffScale;
+    private final double timeoutScale;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(2)).build();
     private final List<Event> results = Collections.synchronizedList(new ArrayList<>());
@@ -67,6 +70,16 @@ final class LocalBroker {
      * @param backoffScale  factor on every backoff delay of the manifests
      */
     LocalBroker(KnativeRoutes routes, Map<String, URI> services, String resultService, double backoffScale) {
+        this(routes, services, resultService, backoffScale, 1.0);
+    }
+
+    /**
+     * @param timeoutScale factor on every Trigger's per-attempt {@code delivery.timeout} (the manifests' minutes
+     *                     made seconds in tests of a stage that does not answer)
+     */
+    LocalBroker(KnativeRoutes routes, Map<String, URI> services, String resultService, double backoffScale,
+                double timeoutScale) {
+        this.timeoutScale = timeoutScale;
         this.routes = routes;
         this.services = Map.copyOf(services);
         this.resultService = resultService;
@@ -132,9 +145,8 @@ final class LocalBroker {
         List<Attempt> attempts = new ArrayList<>();
         for (int attempt = 0; ; attempt++) {
             if (attempt > 0) {
-                Duration wait = d.backoff(attempt);
                 long retryAfter = attempts.get(attempts.size() - 1).retryAfterSeconds();
-                long ms = Math.round(wait.toMillis() * backoffScale);
+                long ms = backoff(d, attempt).toMillis();
                 if (retryAfter > 0) ms = Math.max(ms, Math.round(retryAfter * 1000 * backoffScale));
                 StageProcess.sleep(ms);
             }
@@ -145,7 +157,8 @@ final class LocalBroker {
                 HttpRequest.Builder b = HttpRequest.newBuilder(target)
                         .header("Content-Type", "application/json")
                         .POST(HttpRequest.BodyPublishers.ofByteArray(e.data()));
-                if (d.timeout() != null) b.timeout(d.timeout());
+                Duration timeout = timeout(d);
+                if (timeout != null) b.timeout(timeout);
                 e.attributes().forEach((k, v) -> b.header("ce-" + k, v));
                 HttpResponse<byte[]> r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
                 long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -165,6 +178,17 @@ final class LocalBroker {
                 return new Hop(route.trigger(), route.service(), e, null, List.copyOf(attempts), true);
             }
         }
+    }
+
+    /** The per-attempt timeout of a delivery as this broker applies it (the Trigger's, times the timeout scale). */
+    Duration timeout(KnativeRoutes.Delivery d) {
+        if (d.timeout() == null) return null;
+        return Duration.ofMillis(Math.max(1, Math.round(d.timeout().toMillis() * timeoutScale)));
+    }
+
+    /** The pause before retry {@code n} (1-based) as this broker applies it (the Trigger's backoff, times the scale). */
+    Duration backoff(KnativeRoutes.Delivery d, int n) {
+        return Duration.ofMillis(Math.round(d.backoff(n).toMillis() * backoffScale));
     }
 
     private static boolean retryable(int status) {

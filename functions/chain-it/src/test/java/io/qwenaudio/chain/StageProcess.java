@@ -155,6 +155,29 @@ final class StageProcess implements AutoCloseable {
         }
     }
 
+    /** Freezes the JVM ({@code SIGSTOP}): it keeps its port and connections but answers nothing until {@link #resume()}. */
+    void pause() {
+        signal("STOP");
+    }
+
+    /** Lets a paused JVM run again ({@code SIGCONT}). */
+    void resume() {
+        signal("CONT");
+    }
+
+    private void signal(String name) {
+        try {
+            Process p = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes());
+            if (p.waitFor() != 0) throw new IllegalStateException("kill -" + name + " " + process.pid() + " failed: " + out);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot run kill -" + name, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     boolean alive() {
         return process != null && process.isAlive();
     }
