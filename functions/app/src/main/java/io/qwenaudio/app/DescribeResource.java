@@ -1,7 +1,9 @@
 package io.qwenaudio.app;
 
+import io.qwenaudio.events.BlobStore;
 import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.Wire;
+import io.qwenaudio.serving.ServingSetup;
 import io.quarkus.funqy.knative.events.CloudEvent;
 import io.smallrye.common.annotation.Blocking;
 import jakarta.inject.Inject;
@@ -28,6 +30,9 @@ public class DescribeResource {
     @Inject
     InProcessBus bus;
 
+    @Inject
+    ServingSetup setup;
+
     @POST
     @Blocking
     @Consumes({"audio/*", MediaType.APPLICATION_OCTET_STREAM})
@@ -40,7 +45,16 @@ public class DescribeResource {
                                  @QueryParam("seed") Long seed) {
         Wire.GenerateParams p = new Wire.GenerateParams(prompt, system, null, maxNewTokens, greedy, temperature, topK, topP,
                 repetitionPenalty, seed, null);
-        return describe(new Wire.EncodeRequest(Base64.getEncoder().encodeToString(audio), null, environment, null, p));
+        BlobStore store = setup.codec().store();
+        if (store == null) {
+            return describe(new Wire.EncodeRequest(Base64.getEncoder().encodeToString(audio), null, environment, null, p));
+        }
+        String ref = store.put(audio); // claim check: no base64 copy of the audio inside one process
+        try {
+            return describe(new Wire.EncodeRequest(null, ref, environment, null, p));
+        } finally {
+            store.delete(ref);
+        }
     }
 
     @POST
