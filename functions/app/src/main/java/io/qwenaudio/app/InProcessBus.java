@@ -81,11 +81,8 @@ public class InProcessBus {
 
     /** A new event of {@code type} for request {@code requestId} (the event id is the request id plus the type). */
     public static CloudEvent<Object> event(String type, String requestId, String environment, Object data) {
-        Map<String, String> ext = new TreeMap<>();
-        ext.put(EventTypes.CORRELATION, requestId);
-        if (environment != null && !environment.isBlank()) ext.put(EventTypes.ENVIRONMENT, environment);
         return CloudEventBuilder.create().id(requestId + "/" + type).type(type).source("qwen-audio/app")
-                .extensions(ext).build(data);
+                .extensions(EventTypes.extensions(requestId, environment)).build(data);
     }
 
     @SuppressWarnings("unchecked")

@@ -225,7 +225,7 @@ public class OpenAiApi {
         try {
             req = json.readTree(body == null ? "" : body);
         } catch (Exception e) {
-            throw bad("the body is not valid JSON: " + firstLine(e.getMessage()), null);
+            throw bad("the body is not valid JSON: " + Failures.firstLine(e.getMessage()), null);
         }
         if (req == null || !req.isObject()) throw bad("the body must be a JSON object with 'model' and 'messages'", null);
         if (req.hasNonNull("model") && !req.get("model").asText().equals(modelName)) {
@@ -360,11 +360,5 @@ public class OpenAiApi {
         else o.putNull("param");
         o.put("code", f.error());
         return err;
-    }
-
-    private static String firstLine(String s) {
-        if (s == null) return "";
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 }

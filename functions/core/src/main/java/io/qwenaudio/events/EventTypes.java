@@ -30,6 +30,14 @@ public final class EventTypes {
     /** CloudEvent extension holding the recording environment, absent or {@code none} for pass-through. */
     public static final String ENVIRONMENT = "environment";
 
+    /** The extensions every event of a request carries: the request id, and the environment when one is chosen. */
+    public static java.util.Map<String, String> extensions(String requestId, String environment) {
+        java.util.Map<String, String> ext = new java.util.TreeMap<>();
+        ext.put(CORRELATION, requestId);
+        if (environment != null && !environment.isBlank()) ext.put(ENVIRONMENT, environment);
+        return ext;
+    }
+
     public static final List<String> ALL = List.of(AUDIO_RECEIVED, AUDIO_ENCODED, AUDIO_ADAPTED, TEXT_GENERATED,
             EMBEDDING_REQUESTED, EMBEDDING_CREATED, PIPELINE_FAILED);
 }

@@ -51,6 +51,15 @@ public final class Wire {
     public record EncodedAudio(String requestId, String environment, TensorPayload hidden, int windows,
                                double durationSeconds, AdapterStats adapter, Timings timings, GenerateParams generate) {
 
+        /** This for request {@code requestId}, taking {@code fallbackEnvironment} when it names no environment. */
+        public EncodedAudio forRequest(String requestId, String fallbackEnvironment) {
+            String env = environment != null ? environment : fallbackEnvironment;
+            if (java.util.Objects.equals(requestId, this.requestId) && java.util.Objects.equals(env, environment)) {
+                return this;
+            }
+            return new EncodedAudio(requestId, env, hidden, windows, durationSeconds, adapter, timings, generate);
+        }
+
         public EncodedAudio withAdapted(TensorPayload adapted, AdapterStats stats, Timings t) {
             return new EncodedAudio(requestId, environment, adapted, windows, durationSeconds, stats, t, generate);
         }

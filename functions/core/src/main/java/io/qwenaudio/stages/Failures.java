@@ -88,7 +88,8 @@ public final class Failures {
         return false;
     }
 
-    private static String firstLine(String s) {
+    /** The first line of a message (Jackson's carry the source location on the next lines). */
+    public static String firstLine(String s) {
         if (s == null) return "";
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);

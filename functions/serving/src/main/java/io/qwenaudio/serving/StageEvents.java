@@ -12,8 +12,6 @@ import jakarta.inject.Inject;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -110,11 +108,8 @@ public class StageEvents {
     }
 
     private CloudEvent<Object> reply(CloudEvent<?> in, String stage, String type, Object data, String requestId, String env) {
-        Map<String, String> ext = new HashMap<>();
-        ext.put(EventTypes.CORRELATION, requestId);
-        if (env != null && !env.isBlank()) ext.put(EventTypes.ENVIRONMENT, env);
         String id = UUID.nameUUIDFromBytes((in.id() + "|" + stage + "|" + type).getBytes(StandardCharsets.UTF_8)).toString();
         return CloudEventBuilder.create().id(id).type(type).source(config.events().source() + "/" + stage)
-                .extensions(ext).build(data);
+                .extensions(EventTypes.extensions(requestId, env)).build(data);
     }
 }

@@ -30,12 +30,7 @@ public class AdaptFunctions {
     public CloudEvent<Object> adaptEvent(CloudEvent<Wire.EncodedAudio> event) {
         String extEnv = event.extensions() == null ? null : event.extensions().get(EventTypes.ENVIRONMENT);
         return events.event("adapt", event, EventTypes.AUDIO_ADAPTED, (data, requestId) -> {
-            Wire.EncodedAudio in = data;
-            if (in != null && (in.environment() == null || !requestId.equals(in.requestId()))) {
-                in = new Wire.EncodedAudio(requestId, in.environment() == null ? extEnv : in.environment(), in.hidden(),
-                        in.windows(), in.durationSeconds(), in.adapter(), in.timings(), in.generate());
-            }
-            Wire.EncodedAudio out = stage.get().adapt(in);
+            Wire.EncodedAudio out = stage.get().adapt(data == null ? null : data.forRequest(requestId, extEnv));
             return new StageEvents.Out(out, out.environment());
         });
     }

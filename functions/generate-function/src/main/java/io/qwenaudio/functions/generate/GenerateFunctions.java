@@ -36,8 +36,8 @@ public class GenerateFunctions {
     /** Hidden states [N, d] (as the adapt stage emits them) + {@code generate} options -> text. */
     @Funq("generate")
     public Wire.TextGenerated generate(Wire.EncodedAudio request) {
-        Wire.EncodedAudio r = withRequestId(request, request != null && request.requestId() != null
-                ? request.requestId() : UUID.randomUUID().toString());
+        Wire.EncodedAudio r = request == null ? null
+                : request.forRequest(request.requestId() != null ? request.requestId() : UUID.randomUUID().toString(), null);
         return events.http("generate", () -> stage.slots().run(() -> stage.get().generate(r, null)));
     }
 
@@ -60,20 +60,9 @@ public class GenerateFunctions {
     public CloudEvent<Object> generateEvent(CloudEvent<Wire.EncodedAudio> event) {
         String extEnv = event.extensions() == null ? null : event.extensions().get(EventTypes.ENVIRONMENT);
         return events.event("generate", event, EventTypes.TEXT_GENERATED, (data, requestId) -> {
-            Wire.EncodedAudio in = withRequestId(data, requestId);
-            if (in != null && in.environment() == null && extEnv != null) {
-                in = new Wire.EncodedAudio(in.requestId(), extEnv, in.hidden(), in.windows(), in.durationSeconds(),
-                        in.adapter(), in.timings(), in.generate());
-            }
-            Wire.EncodedAudio req = in;
+            Wire.EncodedAudio req = data == null ? null : data.forRequest(requestId, extEnv);
             Wire.TextGenerated out = stage.slots().run(() -> stage.get().generate(req, null));
             return new StageEvents.Out(out, out.environment());
         });
-    }
-
-    private static Wire.EncodedAudio withRequestId(Wire.EncodedAudio in, String id) {
-        if (in == null || id.equals(in.requestId())) return in;
-        return new Wire.EncodedAudio(id, in.environment(), in.hidden(), in.windows(), in.durationSeconds(), in.adapter(),
-                in.timings(), in.generate());
     }
 }
