@@ -1,6 +1,6 @@
 package io.qwenaudio.app;
 
-import io.qwenaudio.events.BlobStore;
+import io.qwenaudio.blobs.BlobStore;
 import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.serving.ServingSetup;

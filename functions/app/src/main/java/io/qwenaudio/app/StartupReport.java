@@ -1,5 +1,6 @@
 package io.qwenaudio.app;
 
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.serving.ProcessInfo;
@@ -48,7 +49,7 @@ public class StartupReport {
         Wire.GenerateParams p = new Wire.GenerateParams("What does the person say?", null, null, 16, true, null, null, null,
                 null, null, null);
         CloudEvent<Object> out = bus.run(InProcessBus.event(EventTypes.AUDIO_RECEIVED, "startup-sample", null,
-                new Wire.EncodeRequest(Base64.getEncoder().encodeToString(sampleWav()), null, null, "startup-sample", p)));
+                new Wire.EncodeRequest(Base64.getEncoder().encodeToString(SampleAudio.vibratoTone(16_000, 3.0, 220)), null, null, "startup-sample", p)));
         if (out.data() instanceof Wire.TextGenerated t) {
             LOG.info(String.format(Locale.ROOT, "sample request (3 s clip, greedy, 16 tokens) answered in %.0f ms: \"%s\"%s",
                     (System.nanoTime() - t0) / 1e6, t.text(), demo.used() ? " (random: demo model)" : ""));
@@ -59,18 +60,4 @@ public class StartupReport {
                 + "'http://localhost:" + port + "/v1/audio/describe?prompt=What+does+the+person+say%3F'");
     }
 
-    /** 3 s of a 220 Hz tone with harmonics, 16 kHz 16-bit mono WAV. */
-    static byte[] sampleWav() {
-        int rate = 16_000, n = 3 * rate;
-        ByteBuffer b = ByteBuffer.allocate(44 + 2 * n).order(ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes()).putInt(36 + 2 * n).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
-                .putShort((short) 1).putShort((short) 1).putInt(rate).putInt(rate * 2).putShort((short) 2)
-                .putShort((short) 16).put("data".getBytes()).putInt(2 * n);
-        for (int i = 0; i < n; i++) {
-            double t = i / (double) rate;
-            double v = 0.3 * Math.sin(2 * Math.PI * 220 * t) + 0.1 * Math.sin(2 * Math.PI * 440 * t);
-            b.putShort((short) Math.round(v * 32767));
-        }
-        return b.array();
-    }
 }

@@ -1,5 +1,7 @@
 package io.qwenaudio.app;
 
+import io.qwenaudio.audio.SampleAudio;
+import io.qwenaudio.converter.DemoModel;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
@@ -16,7 +18,7 @@ import static org.hamcrest.Matchers.greaterThan;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The README's first run: no model configured, so the app makes the tiny demo checkpoint, converts it, answers
+ * The README's first run: no model configured, so the app serves the demo model that `qwen-audio demo-model` made, answers
  * a sample request through the chain at start, and serves requests.
  */
 @QuarkusTest
@@ -30,7 +32,9 @@ class DemoModelTest {
         String key = "demo-model-test.dir"; // not under qwen-audio.*: that namespace is validated
         if (System.getProperty(key) == null) {
             try {
-                System.setProperty(key, Files.createTempDirectory("qwen-audio-demo-test").toString());
+                Path dir = Files.createTempDirectory("qwen-audio-demo-test");
+                DemoModel.make(dir, null); // what the README's run command does with `qwen-audio demo-model`
+                System.setProperty(key, dir.toString());
             } catch (IOException e) {
                 throw new IllegalStateException(e);
             }
@@ -49,7 +53,7 @@ class DemoModelTest {
     void demoModelIsMadeOnFirstStartAndServes() {
         assertTrue(Files.isRegularFile(DIR.resolve("artifacts/manifest.json")), "the demo artifacts are made at start");
         assertTrue(Files.isRegularFile(DIR.resolve("checkpoint/config.json")));
-        given().contentType("audio/wav").body(StartupReport.sampleWav()).queryParam("max_new_tokens", 5)
+        given().contentType("audio/wav").body(SampleAudio.vibratoTone(16_000, 3.0, 220)).queryParam("max_new_tokens", 5)
                 .queryParam("environment", "ldv").post("/v1/audio/describe")
                 .then().statusCode(200).body("usage.completion_tokens", greaterThan(0)).body("adapter.environment", equalTo("ldv"));
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));

@@ -1,5 +1,6 @@
 package io.qwenaudio.chain;
 
+import io.qwenaudio.audio.SampleAudio;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.checkpoint.MakeTiny;
@@ -70,7 +71,7 @@ class ChainBenchmarkIT {
     private final ObjectMapper json = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
             .connectTimeout(Duration.ofSeconds(5)).build();
-    private final byte[] audio = TinyModel.toneWav(16000, 30, 220);
+    private final byte[] audio = SampleAudio.vibratoTone(16000, 30, 220);
     private final List<String> table = new ArrayList<>();
     private final List<String> notes = new ArrayList<>();
 

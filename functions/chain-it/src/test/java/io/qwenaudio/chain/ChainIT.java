@@ -1,5 +1,7 @@
 package io.qwenaudio.chain;
 
+import io.qwenaudio.reference.Parity;
+import io.qwenaudio.audio.SampleAudio;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.events.EventTypes;
@@ -158,8 +160,8 @@ class ChainIT {
         InProcessChain.Run expected = local.run(request, id);
         float[] encodedChain = hidden(trace.hops().get(0).reply());
         float[] adaptedChain = hidden(trace.hops().get(1).reply());
-        double encodedDiff = TinyModel.rel(codec.decode(expected.encoded().hidden(), "hidden", -1, -1).data(), encodedChain);
-        double adaptedDiff = TinyModel.rel(codec.decode(expected.adapted().hidden(), "hidden", -1, -1).data(), adaptedChain);
+        double encodedDiff = Parity.relError(codec.decode(expected.encoded().hidden(), "hidden", -1, -1).data(), encodedChain);
+        double adaptedDiff = Parity.relError(codec.decode(expected.adapted().hidden(), "hidden", -1, -1).data(), adaptedChain);
         assertTrue(encodedDiff < 1e-5, "audio.encoded hidden states differ from in-process encode: rel " + encodedDiff);
         assertTrue(adaptedDiff < 1e-5, "audio.adapted hidden states differ from in-process adapt: rel " + adaptedDiff);
         assertEquals(expected.text().tokenIds(), text.tokenIds(), "token ids of the chain vs in-process");
@@ -323,7 +325,7 @@ class ChainIT {
         Wire.EmbedResponse expected = local.embed(request, id);
         assertEquals(expected.dim(), got.dim());
         assertEquals(expected.tokens(), got.tokens());
-        double diff = TinyModel.rel(expected.embedding(), got.embedding());
+        double diff = Parity.relError(expected.embedding(), got.embedding());
         assertTrue(diff < 1e-5, "embedding differs from in-process: rel " + diff);
         assertNull(got.hidden());
         report.add(String.format(Locale.ROOT, "embedding.requested -> %s -> embedding.created in %d ms: %d tokens pooled to [%d], "
@@ -360,7 +362,7 @@ class ChainIT {
     @Timeout(value = 120, unit = TimeUnit.SECONDS)
     void longAudioTravelsByClaimCheckThroughTheSharedVolume() throws Exception {
         // 45 s: 1125 audio tokens x 64 floats = 288 KB of hidden states, over the Services' inline limit
-        byte[] audio = TinyModel.toneWav(16000, 45, 220);
+        byte[] audio = SampleAudio.vibratoTone(16000, 45, 220);
         Wire.EncodeRequest request = new Wire.EncodeRequest(b64(audio), null, TinyModel.LDV, null, GENERATE_PARAMS);
         String id = "chain-claim-check";
         LocalBroker.Trace trace = broker.publish(audioReceived(request, id));

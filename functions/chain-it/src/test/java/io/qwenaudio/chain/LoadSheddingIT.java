@@ -1,5 +1,6 @@
 package io.qwenaudio.chain;
 
+import io.qwenaudio.audio.SampleAudio;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.events.Wire;
@@ -67,7 +68,7 @@ class LoadSheddingIT {
 
     @BeforeAll
     void start() {
-        audio = TinyModel.toneWav(16000, 30, 220); // one 30 s window
+        audio = SampleAudio.vibratoTone(16000, 30, 220); // one 30 s window
         app = StageChain.app(TinyModel.get().artifacts, StageChain.workDir("load-shedding"), LIMITS);
         coldStartMs = app.start();
         describe = app.uri().resolve("/v1/audio/describe?environment=" + TinyModel.LDV + "&max_new_tokens=8&greedy=true");

@@ -1,5 +1,6 @@
 package io.qwenaudio.events;
 
+import io.qwenaudio.blobs.BlobStore;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.tensor.Npy;
 

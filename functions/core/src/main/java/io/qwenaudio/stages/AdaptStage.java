@@ -3,7 +3,7 @@ package io.qwenaudio.stages;
 import ai.onnxruntime.OrtException;
 import io.qwenaudio.events.TensorCodec;
 import io.qwenaudio.events.Wire;
-import io.qwenaudio.pipeline.DomainAdapter;
+import io.qwenaudio.adapter.DomainAdapter;
 import io.qwenaudio.tensor.FloatTensor;
 
 import java.util.Map;

@@ -9,7 +9,7 @@ import io.qwenaudio.generate.GenerationOptions;
 import io.qwenaudio.generate.Generator;
 import io.qwenaudio.generate.InvalidGenerationException;
 import io.qwenaudio.generate.TokenListener;
-import io.qwenaudio.pipeline.Projector;
+import io.qwenaudio.projector.Projector;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
 import io.qwenaudio.text.PromptBuilder;

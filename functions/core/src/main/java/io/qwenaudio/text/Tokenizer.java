@@ -1,5 +1,6 @@
 package io.qwenaudio.text;
 
+import io.qwenaudio.artifacts.TokenizerJson;
 import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 

@@ -1,5 +1,7 @@
 package io.qwenaudio.events;
 
+import io.qwenaudio.blobs.FileBlobStore;
+import io.qwenaudio.blobs.InMemoryBlobStore;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.tensor.Half;
 import org.junit.jupiter.api.Test;

@@ -2,7 +2,7 @@ package io.qwenaudio.generate;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.text.Tokenizer;
-import io.qwenaudio.text.TokenizerJson;
+import io.qwenaudio.artifacts.TokenizerJson;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.qwenaudio.text;
 
+import io.qwenaudio.artifacts.TokenizerJson;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

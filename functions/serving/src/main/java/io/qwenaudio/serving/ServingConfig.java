@@ -181,7 +181,7 @@ public interface ServingConfig {
 
     /** The embedded app's demo model, used when {@code qwen-audio.artifacts-dir} is not set. */
     interface Demo {
-        /** Where the tiny demo checkpoint and its artifacts are made on first start. */
+        /** Where `qwen-audio demo-model` made the tiny demo model (its artifacts are in {@code artifacts/}). */
         @WithDefault("qwen-audio-demo")
         Path dir();
 

@@ -2,12 +2,12 @@ package io.qwenaudio.serving;
 
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.audio.AudioLimits;
-import io.qwenaudio.events.BlobStore;
-import io.qwenaudio.events.FileBlobStore;
-import io.qwenaudio.events.InMemoryBlobStore;
+import io.qwenaudio.blobs.BlobStore;
+import io.qwenaudio.blobs.FileBlobStore;
+import io.qwenaudio.blobs.InMemoryBlobStore;
 import io.qwenaudio.events.TensorCodec;
-import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.quarkus.runtime.configuration.ConfigurationException;
 import jakarta.annotation.PreDestroy;

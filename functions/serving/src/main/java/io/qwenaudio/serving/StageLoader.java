@@ -1,7 +1,7 @@
 package io.qwenaudio.serving;
 
 import ai.onnxruntime.OrtException;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.event.Observes;

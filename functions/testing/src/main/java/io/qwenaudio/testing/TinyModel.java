@@ -12,7 +12,7 @@ import io.qwenaudio.checkpoint.MakeTiny;
 import io.qwenaudio.checkpoint.Qwen2AudioConfig;
 import io.qwenaudio.converter.Converter;
 import io.qwenaudio.converter.GraphBuilder;
-import io.qwenaudio.pipeline.AudioEncoder;
+import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.reference.ReferenceAdapter;
 import io.qwenaudio.reference.ReferenceEncoder;
 import io.qwenaudio.reference.ReferenceModel;
@@ -127,36 +127,6 @@ public final class TinyModel {
     /** The reference model (decoder and all) on the checkpoint; the caller closes the returned checkpoint. */
     public ReferenceModel referenceModel(Checkpoint w) {
         return new ReferenceModel(config, w);
-    }
-
-    /** max|a - b| / max|b|. */
-    public static double rel(float[] expected, float[] actual) {
-        if (expected.length != actual.length) {
-            throw new AssertionError("lengths differ: expected " + expected.length + ", got " + actual.length);
-        }
-        double diff = 0, ref = 0;
-        for (int i = 0; i < expected.length; i++) {
-            diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
-            ref = Math.max(ref, Math.abs(expected[i]));
-        }
-        return diff / ref;
-    }
-
-    /** A 16-bit PCM mono WAV of a few tones with a slow vibrato ({@code seconds} long at {@code rate} Hz). */
-    public static byte[] toneWav(int rate, double seconds, double baseHz) {
-        int n = (int) Math.round(rate * seconds);
-        ByteBuffer b = ByteBuffer.allocate(44 + 2 * n).order(ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes()).putInt(36 + 2 * n).put("WAVE".getBytes()).put("fmt ".getBytes()).putInt(16)
-                .putShort((short) 1).putShort((short) 1).putInt(rate).putInt(rate * 2).putShort((short) 2)
-                .putShort((short) 16).put("data".getBytes()).putInt(2 * n);
-        double phase = 0;
-        for (int i = 0; i < n; i++) {
-            double t = i / (double) rate;
-            phase += 2 * Math.PI * baseHz * (1 + 0.05 * Math.sin(2 * Math.PI * 0.5 * t)) / rate;
-            double v = 0.4 * Math.sin(phase) + 0.2 * Math.sin(2.5 * phase) + 0.05 * Math.sin(7 * phase);
-            b.putShort((short) Math.round(v * 32767));
-        }
-        return b.array();
     }
 
     /** Real speech from espeak-ng (16-bit WAV), or null when espeak-ng is not installed. */

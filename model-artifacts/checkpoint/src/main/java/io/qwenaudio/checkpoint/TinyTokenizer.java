@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
-import io.qwenaudio.text.TokenizerJson;
+import io.qwenaudio.artifacts.TokenizerJson;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;

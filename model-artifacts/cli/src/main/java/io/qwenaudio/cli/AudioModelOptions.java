@@ -2,8 +2,8 @@ package io.qwenaudio.cli;
 
 import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.events.Wire;
-import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.stages.AdaptStage;
 import io.qwenaudio.stages.EncodeStage;

@@ -1,11 +1,12 @@
 package io.qwenaudio.cli;
 
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.audio.AudioDecoder;
 import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.audio.AudioStream;
 import io.qwenaudio.audio.FeatureExtractor;
 import io.qwenaudio.audio.Features;
-import io.qwenaudio.pipeline.AudioEncoder;
+import io.qwenaudio.encoder.AudioEncoder;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -25,7 +26,7 @@ import java.util.concurrent.Callable;
         description = "Generate a sample 44.1 kHz stereo WAV and run the Qwen2-Audio front-end on it.")
 final class DemoCommand implements Callable<Integer> {
 
-    @Option(names = "--dir", defaultValue = "qwen-audio-demo", paramLabel = "<dir>",
+    @Option(names = "--dir", defaultValue = "qwen-audio-sample", paramLabel = "<dir>",
             description = "Where the sample and its features are written (default: ${DEFAULT-VALUE}).")
     Path dir;
 
@@ -33,7 +34,7 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         Files.createDirectories(dir);
         Path wav = dir.resolve("sample-44k1-stereo.wav");
-        Files.write(wav, sampleWav(44_100, 40.0));
+        Files.write(wav, SampleAudio.voicedGlide(44_100, 40.0, 2));
         System.out.println("sample: " + wav + " (44.1 kHz, 2 channels, 40.0 s, 16-bit PCM)");
 
         long t0 = System.nanoTime();
@@ -63,29 +64,4 @@ final class DemoCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** A voiced tone gliding 120 -> 240 Hz with harmonics, a little different on each channel. */
-    static byte[] sampleWav(int rate, double seconds) {
-        int frames = (int) Math.round(rate * seconds);
-        int channels = 2;
-        ByteBuffer b = ByteBuffer.allocate(44 + frames * channels * 2).order(ByteOrder.LITTLE_ENDIAN);
-        b.put("RIFF".getBytes()).putInt(36 + frames * channels * 2).put("WAVE".getBytes());
-        b.put("fmt ".getBytes()).putInt(16).putShort((short) 1).putShort((short) channels).putInt(rate)
-                .putInt(rate * channels * 2).putShort((short) (channels * 2)).putShort((short) 16);
-        b.put("data".getBytes()).putInt(frames * channels * 2);
-        double phase = 0;
-        for (int i = 0; i < frames; i++) {
-            double t = (double) i / rate;
-            double f0 = 120 + 120 * (t / seconds);
-            phase += 2 * Math.PI * f0 / rate;
-            double syllable = 0.5 * (1 - Math.cos(2 * Math.PI * t * 3)); // 3 "syllables" per second
-            double v = 0;
-            for (int h = 1; h <= 20; h++) v += Math.sin(h * phase) / h;
-            v *= 0.15 * syllable;
-            for (int c = 0; c < channels; c++) {
-                double s = v * (c == 0 ? 1.0 : 0.8);
-                b.putShort((short) Math.round(Math.max(-1, Math.min(1, s)) * 32767));
-            }
-        }
-        return b.array();
-    }
 }

@@ -1,7 +1,7 @@
 package io.qwenaudio.cli;
 
-import io.qwenaudio.pipeline.ModelArtifacts;
-import io.qwenaudio.pipeline.Projector;
+import io.qwenaudio.runtime.ModelArtifacts;
+import io.qwenaudio.projector.Projector;
 import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.tensor.Npy;

@@ -6,7 +6,7 @@ import io.qwenaudio.events.Wire;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
 import io.qwenaudio.generate.InvalidGenerationException;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.tensor.FloatTensor;

@@ -19,7 +19,7 @@ import java.util.List;
  */
 @Command(name = "qwen-audio", mixinStandardHelpOptions = true, version = "qwen-audio 0.1.0",
         description = "Qwen2-Audio tools: audio features, checkpoint inspection and conversion, encoding, generation.",
-        subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, InspectCommand.class, MakeTinyCommand.class, ConvertCommand.class, EncodeCommand.class,
+        subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, DemoModelCommand.class, InspectCommand.class, MakeTinyCommand.class, ConvertCommand.class, EncodeCommand.class,
                 AddAdapterCommand.class, GenerateCommand.class})
 public final class QwenAudio implements Runnable {
 

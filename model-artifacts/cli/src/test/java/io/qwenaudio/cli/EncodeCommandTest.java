@@ -1,5 +1,7 @@
 package io.qwenaudio.cli;
 
+import io.qwenaudio.reference.Parity;
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.audio.AudioDecoder;
 import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.audio.AudioStream;
@@ -9,7 +11,7 @@ import io.qwenaudio.checkpoint.Checkpoint;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
 import io.qwenaudio.checkpoint.DomainAdapterWeights;
 import io.qwenaudio.checkpoint.Qwen2AudioConfig;
-import io.qwenaudio.pipeline.AudioEncoder;
+import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.reference.ReferenceAdapter;
 import io.qwenaudio.reference.ReferenceEncoder;
 import io.qwenaudio.reference.ReferenceProjector;
@@ -44,7 +46,7 @@ class EncodeCommandTest {
     static void setUp() throws Exception {
         ck = tmp.resolve("ck");
         art = tmp.resolve("art");
-        wav = Files.write(tmp.resolve("a.wav"), DemoCommand.sampleWav(22_050, 40.0));
+        wav = Files.write(tmp.resolve("a.wav"), SampleAudio.voicedGlide(22_050, 40.0, 2));
         assertEquals(0, run("make-tiny", ck.toString(), "--adapter", tmp.resolve("ldv").toString()).code());
         assertEquals(0, run("convert", ck.toString(), "--out", art.toString(), "--adapter", "ldv=" + tmp.resolve("ldv")).code());
         cfg = Qwen2AudioConfig.read(ck);
@@ -69,15 +71,6 @@ class EncodeCommandTest {
         assertEquals(750 + 250, n);
     }
 
-    static double rel(float[] expected, float[] actual) {
-        double diff = 0, ref = 0;
-        for (int i = 0; i < expected.length; i++) {
-            diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
-            ref = Math.max(ref, Math.abs(expected[i]));
-        }
-        return diff / ref;
-    }
-
     @Test
     void hiddenStatesEqualTheReference() throws Exception {
         Path out = tmp.resolve("h.npy");
@@ -85,7 +78,7 @@ class EncodeCommandTest {
         assertEquals(0, r.code(), r.err());
         Npy.Array a = Npy.read(out);
         assertArrayEquals(new long[] {n, cfg.audio().dModel()}, a.shape());
-        double e = rel(expectedHidden, a.toFloats());
+        double e = Parity.relError(expectedHidden, a.toFloats());
         System.out.printf("encode vs reference: rel %.2e%n", e);
         assertTrue(e <= 1e-4, "rel " + e);
     }
@@ -107,7 +100,7 @@ class EncodeCommandTest {
         }
         Npy.Array a = Npy.read(out);
         assertArrayEquals(new long[] {n, cfg.text().hiddenSize()}, a.shape());
-        double e = rel(expected, a.toFloats());
+        double e = Parity.relError(expected, a.toFloats());
         System.out.printf("encode --environment ldv --projected vs reference: rel %.2e%n", e);
         assertTrue(e <= 1e-4, "rel " + e);
     }

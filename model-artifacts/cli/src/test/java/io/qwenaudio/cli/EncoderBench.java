@@ -141,15 +141,6 @@ final class EncoderBench {
     }
 
     /** max |expected - actual| / max |expected| over the first {@code n} values. */
-    static double rel(float[] expected, float[] actual, int n) {
-        double diff = 0, ref = 0;
-        for (int i = 0; i < n; i++) {
-            diff = Math.max(diff, Math.abs(expected[i] - actual[i]));
-            ref = Math.max(ref, Math.abs(expected[i]));
-        }
-        return diff / ref;
-    }
-
     /** A field of /proc/self/status in MiB (VmRSS = resident now, VmHWM = peak resident); -1 where unavailable. */
     static double procStatusMiB(String field) {
         try {

@@ -1,5 +1,6 @@
 package io.qwenaudio.cli;
 
+import io.qwenaudio.reference.Parity;
 import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.audio.Features;
@@ -8,8 +9,8 @@ import io.qwenaudio.checkpoint.Checkpoint;
 import io.qwenaudio.checkpoint.ForwardingTensorSource;
 import io.qwenaudio.checkpoint.Qwen2AudioConfig;
 import io.qwenaudio.checkpoint.TensorSource;
-import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.reference.ReferenceEncoder;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.runtime.SessionFactory;
@@ -96,7 +97,7 @@ class EncoderBenchmarkTest {
             float[] ort = none.encode(f).data();                                    // [750, d]
             float[] expected = ref.forward(window, melLength);                      // [750, d]
             int valid = AudioEncoder.validTokens(melLength) * d;
-            double e = EncoderBench.rel(expected, ort, valid);
+            double e = Parity.relError(expected, 0, ort, 0, valid);
             System.out.printf("tiny: ONNX Runtime vs naive reference on the 30 s window: rel %.2e%n", e);
             assertTrue(e <= 1e-4, "ONNX Runtime differs from the reference: rel " + e);
             assertBatchedEqualsSingle(mb8, f, ort, 8);
@@ -233,7 +234,7 @@ class EncoderBenchmarkTest {
         fact(facts, "naive reference: one window, all layers" + (layers == a.encoderLayers() ? "" : " (extrapolated)"),
                 fmt("%.0f s = %.5f windows/s", naiveWindow, 1 / naiveWindow));
         if (layers == a.encoderLayers()) {
-            double e = EncoderBench.rel(refOut, first, AudioEncoder.validTokens(melLength) * d);
+            double e = Parity.relError(refOut, 0, first, 0, AudioEncoder.validTokens(melLength) * d);
             fact(facts, "ORT vs naive reference, all layers", fmt("rel %.2e", e));
             assertTrue(e <= 1e-3, "ONNX Runtime differs from the reference on the real-size encoder: rel " + e);
         }
@@ -265,7 +266,7 @@ class EncoderBenchmarkTest {
             List<Future<float[]>> outs = new ArrayList<>();
             for (int i = 0; i < n; i++) outs.add(pool.submit(() -> batching.encode(f).data()));
             for (Future<float[]> o : outs) {
-                double e = EncoderBench.rel(single, o.get(), single.length);
+                double e = Parity.relError(single, 0, o.get(), 0, single.length);
                 assertTrue(e <= 1e-5, "micro-batched output differs from batch 1: rel " + e);
             }
         } finally {

@@ -1,5 +1,6 @@
 package io.qwenaudio.cli;
 
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.tensor.Npy;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +19,7 @@ class FeaturesCommandTest {
     @Test
     void writesFeaturesAndMaskForEveryWindow(@TempDir Path tmp) throws Exception {
         Path wav = tmp.resolve("a.wav");
-        Files.write(wav, DemoCommand.sampleWav(44_100, 40.0)); // 40 s -> windows of 30 s and 10 s
+        Files.write(wav, SampleAudio.voicedGlide(44_100, 40.0, 2)); // 40 s -> windows of 30 s and 10 s
         Path out = tmp.resolve("f.npy");
         Path mask = tmp.resolve("m.npy");
         CheckpointCommandsTest.Run r = run("features", wav.toString(), "--out", out.toString(), "--mask-out", mask.toString());
@@ -74,7 +75,7 @@ class FeaturesCommandTest {
     @Test
     void tooLongAudioIsRejectedWithTheLimit(@TempDir Path tmp) throws Exception {
         Path wav = tmp.resolve("a.wav");
-        Files.write(wav, DemoCommand.sampleWav(16_000, 12.0));
+        Files.write(wav, SampleAudio.voicedGlide(16_000, 12.0, 2));
         CheckpointCommandsTest.Run r = run("features", wav.toString(), "--out", tmp.resolve("f.npy").toString(),
                 "--max-duration", "10");
         assertEquals(2, r.code(), r.err());

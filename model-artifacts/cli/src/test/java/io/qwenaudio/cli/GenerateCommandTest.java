@@ -2,6 +2,7 @@ package io.qwenaudio.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qwenaudio.generate.GenerateFixture;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
 import io.qwenaudio.tensor.FloatTensor;
@@ -33,7 +34,7 @@ class GenerateCommandTest {
 
     @BeforeAll
     static void setUp() throws Exception {
-        f = GenerateFixture.make(tmp, "tiny", GeneratorTest.TINY_SEED, true, 2.0);
+        f = GenerateFixture.make(tmp, "tiny", GenerateFixture.TINY_SEED, true, 2.0);
     }
 
     @AfterAll

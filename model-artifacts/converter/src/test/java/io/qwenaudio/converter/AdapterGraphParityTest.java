@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
 import io.qwenaudio.checkpoint.DomainAdapterWeights;
 import io.qwenaudio.checkpoint.InMemoryTensorSource;
@@ -78,8 +79,8 @@ class AdapterGraphParityTest {
                 change[i] = r.out()[i] - x[b * n * d + i];
                 graphChange[i] = out.get("adapted")[b * n * d + i] - x[b * n * d + i];
             }
-            double err = AudioParity.relativeError(change, graphChange, 0);
-            double gateErr = AudioParity.relativeError(r.gate(), out.get("gate"), b * n * gw);
+            double err = Parity.relError(change, 0, graphChange, 0, change.length);
+            double gateErr = Parity.relError(r.gate(), 0, out.get("gate"), b * n * gw, r.gate().length);
             System.out.printf("adapter %s L=%d %s normFirst=%b pe=%s gate=%s/%s %s: delta relative error %.3e, gate %.3e%n",
                     cfg.preset(), cfg.numLayers(), cfg.activation(), cfg.normFirst(), cfg.positionalEncoding(), cfg.useGate(),
                     cfg.gateType(), wt, err, gateErr);

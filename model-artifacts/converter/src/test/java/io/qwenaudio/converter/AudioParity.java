@@ -64,16 +64,6 @@ final class AudioParity {
     }
 
     /** max |actual - expected| / max |expected| over {@code expected.length} values of {@code actual} from {@code offset}. */
-    static double relativeError(float[] expected, float[] actual, int offset) {
-        double maxDiff = 0, maxRef = 0;
-        for (int i = 0; i < expected.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(actual[offset + i] - expected[i]));
-            maxRef = Math.max(maxRef, Math.abs(expected[i]));
-            if (Float.isNaN(actual[offset + i])) return Double.NaN;
-        }
-        return maxDiff / maxRef;
-    }
-
     static float[] gaussian(int n, double std, long seed) {
         Random r = new Random(seed);
         float[] a = new float[n];

@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.checkpoint.Checkpoint;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
@@ -18,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 
 import static io.qwenaudio.converter.AudioParity.in;
-import static io.qwenaudio.converter.AudioParity.relativeError;
 import static io.qwenaudio.converter.AudioParity.run;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -49,10 +49,10 @@ class ConvertedArtifactsParityTest {
         }
         float[] hidden = run(out.resolve(m.graph(Manifest.AUDIO_ENCODER).file()), Map.of(
                 "input_features", in(features, 1, 128, 3000), "mel_lengths", in(new long[] {mel}, 1))).get("last_hidden_state");
-        double eEnc = relativeError(expectedHidden, hidden, 0);
+        double eEnc = Parity.relError(expectedHidden, 0, hidden, 0, expectedHidden.length);
         float[] embeds = run(out.resolve(m.graph(Manifest.PROJECTOR).file()),
                 Map.of("audio_hidden", in(hidden, 1, 750, d))).get("audio_embeds");
-        double eProj = relativeError(expectedEmbeds, embeds, 0);
+        double eProj = Parity.relError(expectedEmbeds, 0, embeds, 0, expectedEmbeds.length);
 
         DomainAdapterConfig acfg = DomainAdapterConfig.read(adapter);
         ReferenceAdapter.Result expectedAdapted;
@@ -61,8 +61,8 @@ class ConvertedArtifactsParityTest {
         }
         Map<String, float[]> adapted = run(out.resolve(m.adapters().get("ldv").graph().file()),
                 Map.of("hidden_states", in(expectedHidden, 1, 750, d)));
-        double eAd = relativeError(expectedAdapted.out(), adapted.get("adapted"), 0);
-        double eGate = relativeError(expectedAdapted.gate(), adapted.get("gate"), 0);
+        double eAd = Parity.relError(expectedAdapted.out(), 0, adapted.get("adapted"), 0, expectedAdapted.out().length);
+        double eGate = Parity.relError(expectedAdapted.gate(), 0, adapted.get("gate"), 0, expectedAdapted.gate().length);
         System.out.printf("converted artifacts vs reference (fp32, rel): encoder+LoRA %.2e, projector %.2e, adapter %.2e, gate %.2e%n",
                 eEnc, eProj, eAd, eGate);
         assertTrue(eEnc <= 1e-4, "encoder " + eEnc);

@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.reference.Parity;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import io.qwenaudio.checkpoint.MakeTiny;
@@ -18,7 +19,6 @@ import java.util.SplittableRandom;
 
 import static io.qwenaudio.converter.TextGraphs.ones;
 import static io.qwenaudio.converter.TextGraphs.range;
-import static io.qwenaudio.converter.TextGraphs.relErr;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -46,12 +46,12 @@ class DecoderGraphParityTest {
             float[] x = ref.embed(tokens(s, m.cfg.vocabSize(), 5));
             ReferenceDecoder.Output want = ref.forward(x, s);
             TextGraphs.Out got = m.run(1, s, x, ones(s), range(0, s), null, null);
-            double e = relErr(got.logits(), want.lastLogits());
+            double e = Parity.relError(want.lastLogits(), got.logits());
             System.out.printf("[%s] prefill S=7 logits rel err %.3e%n", preset, e);
             assertTrue(e <= FP32_TOL, "logits rel err " + e);
             assertEquals(m.cfg.numHiddenLayers() + 1, got.hidden().length);
             for (int i = 0; i < got.hidden().length; i++) {
-                double eh = relErr(got.hidden()[i], want.hiddenStates()[i]);
+                double eh = Parity.relError(want.hiddenStates()[i], got.hidden()[i]);
                 System.out.printf("[%s] hidden_states.%d rel err %.3e%n", preset, i, eh);
                 assertTrue(eh <= FP32_TOL, "hidden_states." + i + " rel err " + eh);
             }
@@ -79,7 +79,7 @@ class DecoderGraphParityTest {
                 out = m.run(1, 1, ref.embed(new int[] {generated[k]}), ones(pos + 1), range(pos, 1),
                         out.presentK(), out.presentV());
                 float[] full = ref.forward(ref.embed(Arrays.copyOf(seq, pos + 1)), pos + 1).lastLogits();
-                double e = relErr(out.logits(), full);
+                double e = Parity.relError(full, out.logits());
                 worst = Math.max(worst, e);
                 assertTrue(e <= FP32_TOL, "step " + k + " logits rel err " + e);
                 assertEquals(m.cfg.numKeyValueHeads() * (pos + 1) * m.cfg.headDim(), out.presentK()[0].length);
@@ -100,8 +100,8 @@ class DecoderGraphParityTest {
             float[] x = ref.embed(tokens(s, m.cfg.vocabSize(), 7));
             ReferenceDecoder.Output want = ref.forward(x, s);
             TextGraphs.Out got = m.run(1, s, x, ones(s), range(0, s), null, null);
-            double e = relErr(got.logits(), want.lastLogits());
-            double eh = relErr(got.hidden()[m.cfg.numHiddenLayers()], want.hiddenStates()[m.cfg.numHiddenLayers()]);
+            double e = Parity.relError(want.lastLogits(), got.logits());
+            double eh = Parity.relError(want.hiddenStates()[m.cfg.numHiddenLayers()], got.hidden()[m.cfg.numHiddenLayers()]);
             System.out.printf("[%s] fp16 weights: logits rel err %.3e, last hidden rel err %.3e%n", preset, e, eh);
             assertTrue(e <= FP16_TOL, "fp16 logits rel err " + e);
             assertTrue(eh <= FP16_TOL, "fp16 last hidden rel err " + eh);
@@ -130,10 +130,10 @@ class DecoderGraphParityTest {
             TextGraphs.Out got = m.run(2, s, batch, mask, pos, null, null);
             for (float f : got.logits()) assertTrue(Float.isFinite(f), "non-finite logit with left padding");
             float[] row0 = Arrays.copyOfRange(got.logits(), 0, v), row1 = Arrays.copyOfRange(got.logits(), v, 2 * v);
-            double e0 = relErr(row0, ref.forward(long0, s).lastLogits());
-            double e1 = relErr(row1, ref.forward(short1, shortLen).lastLogits());
+            double e0 = Parity.relError(ref.forward(long0, s).lastLogits(), row0);
+            double e1 = Parity.relError(ref.forward(short1, shortLen).lastLogits(), row1);
             TextGraphs.Out alone = m.run(1, shortLen, short1, ones(shortLen), range(0, shortLen), null, null);
-            double eAlone = relErr(row1, alone.logits());
+            double eAlone = Parity.relError(alone.logits(), row1);
             System.out.printf("[%s] left padding: row0 %.3e, padded row1 vs reference %.3e, vs graph alone %.3e%n",
                     preset, e0, e1, eAlone);
             assertTrue(e0 <= FP32_TOL && e1 <= FP32_TOL && eAlone <= FP32_TOL, e0 + " " + e1 + " " + eAlone);
@@ -152,11 +152,11 @@ class DecoderGraphParityTest {
             TextGraphs.Out b = m.run(1, second, Arrays.copyOfRange(x, first * h, s * h), ones(s), range(first, second),
                     a.presentK(), a.presentV());
             ReferenceDecoder.Output want = ref.forward(x, s);
-            double e = relErr(b.logits(), want.lastLogits());
+            double e = Parity.relError(want.lastLogits(), b.logits());
             double worst = e;
             for (int i = 0; i <= layers; i++) {
                 float[] rows = Arrays.copyOfRange(want.hiddenStates()[i], first * h, s * h);
-                worst = Math.max(worst, relErr(b.hidden()[i], rows));
+                worst = Math.max(worst, Parity.relError(rows, b.hidden()[i]));
             }
             System.out.printf("[%s] chunked prefill 4+3: logits rel err %.3e, worst incl. hidden states %.3e%n", preset, e, worst);
             assertTrue(worst <= FP32_TOL, "chunked prefill rel err " + worst);

@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.reference.Parity;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtSession;
@@ -43,7 +44,7 @@ class EmbedGraphTest {
             if (wt == GraphBuilder.WeightType.FLOAT32) {
                 assertArrayEquals(want, got);
             } else {
-                double e = TextGraphs.relErr(got, want);
+                double e = Parity.relError(want, got);
                 System.out.printf("embed fp16 rel err %.3e%n", e);
                 assertTrue(e <= 1e-3, "fp16 embedding rel err " + e);
             }

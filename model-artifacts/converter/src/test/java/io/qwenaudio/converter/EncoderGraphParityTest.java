@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.checkpoint.AudioEncoderConfig;
 import io.qwenaudio.checkpoint.InMemoryTensorSource;
 import io.qwenaudio.checkpoint.LoraAdapter;
@@ -48,7 +49,7 @@ class EncoderGraphParityTest {
         int per = 750 * a.dModel(), window = a.numMelBins() * 3000;
         for (int b = 0; b < lengths.length; b++) {
             float[] expected = ref.forward(java.util.Arrays.copyOfRange(features, b * window, (b + 1) * window), lengths[b]);
-            double err = AudioParity.relativeError(expected, out, b * per);
+            double err = Parity.relError(expected, 0, out, b * per, expected.length);
             System.out.printf("encoder %s fp32 melLength %d: relative error %.3e%n", preset, lengths[b], err);
             assertTrue(err <= FP32_BOUND, "relative error " + err + " > " + FP32_BOUND);
         }
@@ -64,7 +65,7 @@ class EncoderGraphParityTest {
         Path onnx = AudioParity.build(dir, "encoder16", GraphBuilder.WeightType.FLOAT16, g -> EncoderGraph.build(g, a, w));
         float[] out = run(onnx, a, features, lengths);
         float[] expected = new ReferenceEncoder(a, w).forward(features, lengths[0]);
-        double err = AudioParity.relativeError(expected, out, 0);
+        double err = Parity.relError(expected, 0, out, 0, expected.length);
         System.out.printf("encoder tiny fp16 weights: relative error %.3e%n", err);
         assertTrue(err <= FP16_BOUND, "relative error " + err + " > " + FP16_BOUND);
         assertTrue(err > 0, "float16 storage should change the result at all");
@@ -96,8 +97,8 @@ class EncoderGraphParityTest {
         float[] out = run(onnx, a, features, lengths);
         float[] expected = new ReferenceEncoder(a, base).withLora(lora).forward(features, lengths[0]);
         float[] withoutLora = new ReferenceEncoder(a, base).forward(features, lengths[0]);
-        double err = AudioParity.relativeError(expected, out, 0);
-        double loraEffect = AudioParity.relativeError(expected, withoutLora, 0);
+        double err = Parity.relError(expected, 0, out, 0, expected.length);
+        double loraEffect = Parity.relError(expected, 0, withoutLora, 0, expected.length);
         System.out.printf("encoder odd LoRA merged vs on the fly: relative error %.3e (LoRA changes output by %.3e)%n", err, loraEffect);
         assertTrue(err <= FP32_BOUND, "relative error " + err + " > " + FP32_BOUND);
         assertTrue(loraEffect > 100 * FP32_BOUND, "the LoRA adapter should change the output");

@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.checkpoint.MakeTiny;
 import io.qwenaudio.checkpoint.Qwen2AudioConfig;
 import io.qwenaudio.checkpoint.TensorSource;
@@ -33,7 +34,7 @@ class ProjectorGraphParityTest {
         ReferenceProjector ref = new ReferenceProjector(w);
         for (int b = 0; b < batch; b++) {
             float[] expected = ref.forward(Arrays.copyOfRange(x, b * n * d, (b + 1) * n * d), n);
-            double err = AudioParity.relativeError(expected, out, b * n * hidden);
+            double err = Parity.relError(expected, 0, out, b * n * hidden, expected.length);
             System.out.printf("projector %s %s: relative error %.3e%n", preset, wt, err);
             assertTrue(err <= bound, "relative error " + err + " > " + bound);
         }

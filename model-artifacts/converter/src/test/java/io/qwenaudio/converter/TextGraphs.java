@@ -97,17 +97,6 @@ final class TextGraphs implements AutoCloseable {
         return a;
     }
 
-    /** max|a - b| / max|b|. */
-    static double relErr(float[] a, float[] b) {
-        if (a.length != b.length) throw new AssertionError("length " + a.length + " != " + b.length);
-        double diff = 0, ref = 0;
-        for (int i = 0; i < a.length; i++) {
-            diff = Math.max(diff, Math.abs(a[i] - b[i]));
-            ref = Math.max(ref, Math.abs(b[i]));
-        }
-        return diff / ref;
-    }
-
     @Override
     public void close() throws OrtException {
         session.close();

@@ -31,15 +31,6 @@ class ReferenceDecoderTest {
         return t;
     }
 
-    private static double relErr(float[] a, float[] b) {
-        double diff = 0, ref = 0;
-        for (int i = 0; i < a.length; i++) {
-            diff = Math.max(diff, Math.abs(a[i] - b[i]));
-            ref = Math.max(ref, Math.abs(b[i]));
-        }
-        return diff / ref;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"tiny", "odd"})
     void cachedStepsEqualFullRecompute(String preset, @TempDir Path dir) throws Exception {
@@ -49,11 +40,11 @@ class ReferenceDecoderTest {
         ReferenceDecoder.KvCache cache = ref.newCache();
         float[] logits = ref.step(ref.embed(Arrays.copyOf(seq, 6)), 6, cache);
         assertEquals(6, cache.length());
-        double worst = relErr(logits, ref.forward(ref.embed(Arrays.copyOf(seq, 6)), 6).lastLogits());
+        double worst = Parity.relError(ref.forward(ref.embed(Arrays.copyOf(seq, 6)), 6).lastLogits(), logits);
         for (int n = 6; n < 10; n++) {
             logits = ref.step(ref.embed(new int[] {seq[n]}), 1, cache);
             float[] full = ref.forward(ref.embed(Arrays.copyOf(seq, n + 1)), n + 1).lastLogits();
-            worst = Math.max(worst, relErr(logits, full));
+            worst = Math.max(worst, Parity.relError(full, logits));
         }
         assertEquals(10, cache.length());
         System.out.printf("[%s] reference cache vs recompute rel err %.3e%n", preset, worst);

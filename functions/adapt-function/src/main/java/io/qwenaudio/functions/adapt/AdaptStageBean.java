@@ -2,8 +2,8 @@ package io.qwenaudio.functions.adapt;
 
 import ai.onnxruntime.OrtException;
 import io.qwenaudio.artifacts.ArtifactsException;
-import io.qwenaudio.pipeline.DomainAdapter;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.adapter.DomainAdapter;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.serving.StageLoader;
 import io.qwenaudio.stages.AdaptStage;
 import io.quarkus.runtime.configuration.ConfigurationException;

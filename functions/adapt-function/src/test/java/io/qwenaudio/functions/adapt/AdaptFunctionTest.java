@@ -1,5 +1,6 @@
 package io.qwenaudio.functions.adapt;
 
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.reference.ReferenceAdapter;
 import io.qwenaudio.tensor.Npy;
 import io.qwenaudio.testing.TinyModel;
@@ -66,7 +67,7 @@ class AdaptFunctionTest {
                     .then().statusCode(200).extract().jsonPath();
             ReferenceAdapter.Result ref = m.referenceAdapted(env, x, n);
             float[] got = npy(j.getString("hidden.npy"));
-            double rel = TinyModel.rel(ref.out(), got);
+            double rel = Parity.relError(ref.out(), got);
             assertTrue(rel <= 1e-4, env + " rel err " + rel);
             assertEquals(env, j.getString("adapter.environment"));
             double mean = 0, min = Double.MAX_VALUE, max = -Double.MAX_VALUE;
@@ -84,7 +85,7 @@ class AdaptFunctionTest {
                 .then().extract().jsonPath().getString("hidden.npy"));
         float[] b = npy(given().contentType("application/json").body(encoded(x, n, d, TinyModel.PIEZO)).post("/adapt")
                 .then().extract().jsonPath().getString("hidden.npy"));
-        assertTrue(TinyModel.rel(a, b) > 1e-3, "the two environments must use different adapters");
+        assertTrue(Parity.relError(a, b) > 1e-3, "the two environments must use different adapters");
     }
 
     @Test
@@ -111,7 +112,7 @@ class AdaptFunctionTest {
         r.then().statusCode(200).header("ce-type", "io.qwenaudio.audio.adapted").header("ce-source", "qwen-audio/adapt")
                 .header("ce-correlationid", "req-7").header("ce-environment", "piezo")
                 .body("request_id", equalTo("req-7")).body("adapter.environment", equalTo("piezo"));
-        assertTrue(TinyModel.rel(m.referenceAdapted("piezo", x, n).out(), npy(r.jsonPath().getString("hidden.npy"))) <= 1e-4);
+        assertTrue(Parity.relError(m.referenceAdapted("piezo", x, n).out(), npy(r.jsonPath().getString("hidden.npy"))) <= 1e-4);
     }
 
     @Test
@@ -133,7 +134,7 @@ class AdaptFunctionTest {
                 float[] x = hidden(n, d, 100 + i);
                 String env = i % 3 == 0 ? null : i % 3 == 1 ? TinyModel.LDV : TinyModel.PIEZO;
                 float[] want = env == null ? x : m.referenceAdapted(env, x, n).out();
-                assertTrue(TinyModel.rel(want, answers.get(i).get()) <= 1e-4, "client " + i);
+                assertTrue(Parity.relError(want, answers.get(i).get()) <= 1e-4, "client " + i);
             }
         } finally {
             pool.shutdownNow();

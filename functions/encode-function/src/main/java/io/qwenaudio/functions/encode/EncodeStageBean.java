@@ -1,8 +1,8 @@
 package io.qwenaudio.functions.encode;
 
 import ai.onnxruntime.OrtException;
-import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.ModelArtifacts;
+import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.serving.StageLoader;
 import io.qwenaudio.stages.EncodeStage;
 import jakarta.enterprise.context.ApplicationScoped;

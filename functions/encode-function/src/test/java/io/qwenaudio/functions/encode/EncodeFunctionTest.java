@@ -1,5 +1,7 @@
 package io.qwenaudio.functions.encode;
 
+import io.qwenaudio.reference.Parity;
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.tensor.Npy;
 import io.qwenaudio.testing.TinyModel;
 import io.qwenaudio.testing.TinyModelResource;
@@ -33,7 +35,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @QuarkusTestResource(TinyModelResource.class)
 class EncodeFunctionTest {
 
-    static final byte[] WAV_40S = TinyModel.toneWav(22_050, 40.0, 220);
+    static final byte[] WAV_40S = SampleAudio.vibratoTone(22_050, 40.0, 220);
 
     static String b64(byte[] b) {
         return Base64.getEncoder().encodeToString(b);
@@ -55,7 +57,7 @@ class EncodeFunctionTest {
         assertEquals(40.0, j.getDouble("duration_seconds"), 1e-3);
         assertEquals("float32", j.getString("hidden.dtype"));
         float[] h = npy(j.getString("hidden.npy"), 1000, m.dModel()); // 750 + 250 valid tokens
-        double rel = TinyModel.rel(m.referenceHidden(WAV_40S), h);
+        double rel = Parity.relError(m.referenceHidden(WAV_40S), h);
         assertTrue(rel <= 1e-4, "encode vs reference rel err " + rel);
         assertTrue(j.getDouble("timings.encode_ms") > 0);
         assertTrue(j.getDouble("timings.features_ms") > 0);
@@ -64,7 +66,7 @@ class EncodeFunctionTest {
     @Test
     void encodeOverCloudEventCarriesTheContract() {
         TinyModel m = TinyModel.get();
-        byte[] wav = TinyModel.toneWav(16_000, 3.0, 330);
+        byte[] wav = SampleAudio.vibratoTone(16_000, 3.0, 330);
         Response r = given().contentType("application/json")
                 .header("ce-specversion", "1.0").header("ce-id", "evt-encode-1").header("ce-type", "io.qwenaudio.audio.received")
                 .header("ce-source", "test").header("ce-correlationid", "req-42").header("ce-environment", "ldv")
@@ -81,12 +83,12 @@ class EncodeFunctionTest {
                 .body("generate.prompt", equalTo("What is this?"))
                 .body("generate.max_new_tokens", equalTo(5));
         float[] h = npy(r.jsonPath().getString("hidden.npy"), 75, m.dModel()); // 3 s: 300 frames -> 75 tokens
-        assertTrue(TinyModel.rel(m.referenceHidden(wav), h) <= 1e-4);
+        assertTrue(Parity.relError(m.referenceHidden(wav), h) <= 1e-4);
     }
 
     @Test
     void redeliveredEventIsAnsweredOnceWithTheSameReply() {
-        byte[] wav = TinyModel.toneWav(16_000, 1.0, 440);
+        byte[] wav = SampleAudio.vibratoTone(16_000, 1.0, 440);
         double before = okCount("encode");
         Response first = ce("evt-dup-1", "io.qwenaudio.audio.received", Map.of("audio", b64(wav)));
         Response second = ce("evt-dup-1", "io.qwenaudio.audio.received", Map.of("audio", b64(wav)));
@@ -102,7 +104,7 @@ class EncodeFunctionTest {
     @Test
     void embedPoolsAndNormalises() {
         TinyModel m = TinyModel.get();
-        byte[] wav = TinyModel.toneWav(16_000, 2.0, 250);
+        byte[] wav = SampleAudio.vibratoTone(16_000, 2.0, 250);
         float[] ref = m.referenceHidden(wav); // [50, d]
         int n = 50, d = m.dModel();
         JsonPath j = given().contentType("application/json")
@@ -120,7 +122,7 @@ class EncodeFunctionTest {
         float[] got = new float[d];
         for (int k = 0; k < d; k++) got[k] = e.get(k);
         for (int k = 0; k < d; k++) mean[k] /= (float) norm;
-        assertTrue(TinyModel.rel(mean, got) <= 1e-4);
+        assertTrue(Parity.relError(mean, got) <= 1e-4);
         assertTrue(j.getDouble("timings.encode_ms") > 0);
 
         JsonPath max = given().contentType("application/json")
@@ -128,7 +130,7 @@ class EncodeFunctionTest {
                 .post("/embed").then().statusCode(200).extract().jsonPath();
         float[] pooled = npy(max.getString("embedding_npy"), d);
         float[] hidden = npy(max.getString("hidden_npy"), n, d);
-        assertTrue(TinyModel.rel(ref, hidden) <= 1e-4);
+        assertTrue(Parity.relError(ref, hidden) <= 1e-4);
         for (int k = 0; k < d; k++) {
             float mx = Float.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) mx = Math.max(mx, hidden[i * d + k]);
@@ -143,7 +145,7 @@ class EncodeFunctionTest {
 
     @Test
     void embedOverCloudEvent() {
-        byte[] wav = TinyModel.toneWav(16_000, 1.0, 300);
+        byte[] wav = SampleAudio.vibratoTone(16_000, 1.0, 300);
         ce("evt-embed-1", "io.qwenaudio.embedding.requested", Map.of("audio", b64(wav), "pooling", "max"))
                 .then().statusCode(200).header("ce-type", "io.qwenaudio.embedding.created")
                 .header("ce-correlationid", "evt-embed-1").body("pooling", equalTo("max")).body("tokens", equalTo(25));
@@ -154,7 +156,7 @@ class EncodeFunctionTest {
         TinyModel m = TinyModel.get();
         int clients = 16;
         List<byte[]> clips = new ArrayList<>(); // 4 distinct clips (one 2-window), each sent by 4 clients
-        for (int i = 0; i < 4; i++) clips.add(TinyModel.toneWav(16_000, 4.0 + i * 11, 150 + 37 * i));
+        for (int i = 0; i < 4; i++) clips.add(SampleAudio.vibratoTone(16_000, 4.0 + i * 11, 150 + 37 * i));
         List<float[]> refs = clips.stream().map(m::referenceHidden).toList();
         List<byte[]> wavs = new ArrayList<>();
         for (int i = 0; i < clients; i++) wavs.add(clips.get(i % 4));
@@ -169,7 +171,7 @@ class EncodeFunctionTest {
                 JsonPath j = answers.get(i).get();
                 float[] ref = refs.get(i % 4);
                 float[] got = npy(j.getString("hidden.npy"), ref.length / m.dModel(), m.dModel());
-                assertTrue(TinyModel.rel(ref, got) <= 1e-4, "client " + i);
+                assertTrue(Parity.relError(ref, got) <= 1e-4, "client " + i);
             }
         } finally {
             pool.shutdownNow();
@@ -189,9 +191,9 @@ class EncodeFunctionTest {
                 .then().statusCode(400).body("message", containsString("'audio'"));
         given().contentType("application/json").body("{\"audio\": ").post("/encode")
                 .then().statusCode(400).body("status", equalTo(400));
-        given().contentType("application/json").body(Map.of("audio", b64(TinyModel.toneWav(16_000, 1, 200)), "pooling", "median"))
+        given().contentType("application/json").body(Map.of("audio", b64(SampleAudio.vibratoTone(16_000, 1, 200)), "pooling", "median"))
                 .post("/embed").then().statusCode(400).body("message", containsString("accepted: none, mean, max"));
-        byte[] blip = TinyModel.toneWav(16_000, 0.001, 200); // 16 samples: one mel frame, no audio token
+        byte[] blip = SampleAudio.vibratoTone(16_000, 0.001, 200); // 16 samples: one mel frame, no audio token
         given().contentType("application/json").body(Map.of("audio", b64(blip))).post("/encode")
                 .then().statusCode(422).body("message", containsString("too short"));
         given().contentType("application/json").body(Map.of("audio_ref", "file:../../etc/passwd")).post("/encode")

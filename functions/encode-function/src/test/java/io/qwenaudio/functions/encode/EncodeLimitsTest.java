@@ -1,5 +1,6 @@
 package io.qwenaudio.functions.encode;
 
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.testing.TinyModel;
 import io.qwenaudio.testing.TinyModelResource;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -45,7 +46,7 @@ class EncodeLimitsTest {
 
     @Test
     void oversizedBodyIs413() {
-        byte[] big = TinyModel.toneWav(16_000, 80, 200); // 2.6 MB -> 3.4 MB base64, plus JSON: over 4 MiB? no
+        byte[] big = SampleAudio.vibratoTone(16_000, 80, 200); // 2.6 MB -> 3.4 MB base64, plus JSON: over 4 MiB? no
         String body = "{\"audio\":\"" + Base64.getEncoder().encodeToString(big) + Base64.getEncoder().encodeToString(big) + "\"}";
         given().contentType("application/json").body(body).post("/encode")
                 .then().statusCode(413).body("error", equalTo("payload_too_large"))
@@ -54,14 +55,14 @@ class EncodeLimitsTest {
 
     @Test
     void tooLongAudioIs422() {
-        byte[] wav = TinyModel.toneWav(8_000, 95, 200); // 95 s > 90 s, 1.5 MB
+        byte[] wav = SampleAudio.vibratoTone(8_000, 95, 200); // 95 s > 90 s, 1.5 MB
         given().contentType("application/json").body(Map.of("audio", Base64.getEncoder().encodeToString(wav))).post("/encode")
                 .then().statusCode(422).body("message", containsString("at most 90.0 s"));
     }
 
     @Test
     void overloadIsShedWith429AndRecovers() throws Exception {
-        String body = "{\"audio\":\"" + Base64.getEncoder().encodeToString(TinyModel.toneWav(8_000, 85, 180)) + "\"}"; // 3 windows
+        String body = "{\"audio\":\"" + Base64.getEncoder().encodeToString(SampleAudio.vibratoTone(8_000, 85, 180)) + "\"}"; // 3 windows
         int clients = 16;
         ExecutorService pool = Executors.newFixedThreadPool(clients);
         List<Future<Response>> answers = new ArrayList<>();

@@ -2,8 +2,8 @@ package io.qwenaudio.functions.generate;
 
 import ai.onnxruntime.OrtException;
 import io.qwenaudio.generate.Generator;
-import io.qwenaudio.pipeline.ModelArtifacts;
-import io.qwenaudio.pipeline.Projector;
+import io.qwenaudio.runtime.ModelArtifacts;
+import io.qwenaudio.projector.Projector;
 import io.qwenaudio.serving.Slots;
 import io.qwenaudio.serving.StageLoader;
 import io.qwenaudio.stages.GenerateStage;

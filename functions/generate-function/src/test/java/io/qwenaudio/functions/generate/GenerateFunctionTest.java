@@ -1,5 +1,6 @@
 package io.qwenaudio.functions.generate;
 
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.checkpoint.Checkpoint;
 import io.qwenaudio.generate.GenerationOptions;
@@ -108,7 +109,7 @@ class GenerateFunctionTest {
             for (int l = 0; l <= layers; l++) {
                 Npy.Array a = Npy.read(Base64.getDecoder().decode(npys.get(l)));
                 assertEquals(prompt.length, a.shape()[0]);
-                double rel = TinyModel.rel(out.hiddenStates()[l], a.toFloats());
+                double rel = Parity.relError(out.hiddenStates()[l], a.toFloats());
                 assertTrue(rel <= 1e-4, "layer " + l + " rel err " + rel);
             }
         }

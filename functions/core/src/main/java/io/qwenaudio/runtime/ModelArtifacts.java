@@ -1,5 +1,8 @@
-package io.qwenaudio.pipeline;
+package io.qwenaudio.runtime;
 
+import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.adapter.DomainAdapter;
+import io.qwenaudio.projector.Projector;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.ArtifactsException;

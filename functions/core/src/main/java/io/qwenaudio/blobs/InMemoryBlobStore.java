@@ -1,5 +1,6 @@
-package io.qwenaudio.events;
+package io.qwenaudio.blobs;
 
+import io.qwenaudio.events.PayloadException;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.Map;

@@ -1,18 +1,20 @@
-package io.qwenaudio.cli;
+package io.qwenaudio.generate;
 
+import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.audio.AudioDecoder;
 import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.audio.AudioStream;
 import io.qwenaudio.audio.FeatureExtractor;
 import io.qwenaudio.audio.Features;
 import io.qwenaudio.checkpoint.Checkpoint;
+import io.qwenaudio.checkpoint.MakeTiny;
+import io.qwenaudio.converter.Converter;
+import io.qwenaudio.converter.GraphBuilder;
 import io.qwenaudio.checkpoint.Qwen2AudioConfig;
-import io.qwenaudio.generate.GenerationOptions;
-import io.qwenaudio.generate.Generator;
-import io.qwenaudio.pipeline.AudioEncoder;
-import io.qwenaudio.pipeline.DomainAdapter;
-import io.qwenaudio.pipeline.ModelArtifacts;
-import io.qwenaudio.pipeline.Projector;
+import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.adapter.DomainAdapter;
+import io.qwenaudio.runtime.ModelArtifacts;
+import io.qwenaudio.projector.Projector;
 import io.qwenaudio.reference.ReferenceModel;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.tensor.FloatTensor;
@@ -21,26 +23,27 @@ import io.qwenaudio.text.PromptBuilder;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
-
-import static org.junit.jupiter.api.Assertions.assertEquals;
+import java.util.Map;
 
 /**
- * Test support for generation: a make-tiny checkpoint converted with {@code qwen-audio convert}, its generator,
+ * Test support for generation: a make-tiny checkpoint converted to artifacts, its generator,
  * the projected audio rows of a short sample (through the same ONNX stages the CLI uses, with and without the
  * domain adapter) and the naive reference model on the checkpoint weights.
  */
-final class GenerateFixture implements AutoCloseable {
+public final class GenerateFixture implements AutoCloseable {
 
-    final Path ck, art, wav;
-    final Qwen2AudioConfig cfg;
-    final ModelArtifacts model;
-    final Generator gen;
-    final FloatTensor audio;        // [N, H] projected
-    final FloatTensor adaptedAudio; // [N, H] adapter, then projector (null without adapter)
-    final Checkpoint weights;
-    final ReferenceModel ref;
+    /** Weight seeds with which greedy output of short prompts stays inside the tiny tokenizer's vocabulary. */
+    public static final long TINY_SEED = 11, ODD_SEED = 6;
+
+    public final Path ck, art, wav;
+    public final Qwen2AudioConfig cfg;
+    public final ModelArtifacts model;
+    public final Generator gen;
+    public final FloatTensor audio;        // [N, H] projected
+    public final FloatTensor adaptedAudio; // [N, H] adapter, then projector (null without adapter)
+    public final Checkpoint weights;
+    public final ReferenceModel ref;
 
     private GenerateFixture(Path ck, Path art, Path wav, Qwen2AudioConfig cfg, ModelArtifacts model, Generator gen,
                             FloatTensor audio, FloatTensor adaptedAudio, Checkpoint weights) {
@@ -56,20 +59,13 @@ final class GenerateFixture implements AutoCloseable {
         this.ref = new ReferenceModel(cfg, weights);
     }
 
-    static GenerateFixture make(Path dir, String preset, long seed, boolean adapter, double seconds) throws Exception {
+    public static GenerateFixture make(Path dir, String preset, long seed, boolean adapter, double seconds) throws Exception {
         Files.createDirectories(dir);
         Path ck = dir.resolve("ck-" + preset), art = dir.resolve("art-" + preset), ldv = dir.resolve("ldv-" + preset);
-        Path wav = Files.write(dir.resolve("a-" + preset + ".wav"), DemoCommand.sampleWav(16_000, seconds));
-        List<String> mk = new ArrayList<>(List.of("make-tiny", ck.toString(), "--preset", preset, "--seed", String.valueOf(seed)));
-        List<String> cv = new ArrayList<>(List.of("convert", ck.toString(), "--out", art.toString()));
-        if (adapter) {
-            mk.addAll(List.of("--adapter", ldv.toString()));
-            cv.addAll(List.of("--adapter", "ldv=" + ldv));
-        }
-        CheckpointCommandsTest.Run r = CheckpointCommandsTest.run(mk.toArray(String[]::new));
-        assertEquals(0, r.code(), r.err());
-        r = CheckpointCommandsTest.run(cv.toArray(String[]::new));
-        assertEquals(0, r.code(), r.err());
+        Path wav = Files.write(dir.resolve("a-" + preset + ".wav"), SampleAudio.voicedGlide(16_000, seconds, 2));
+        MakeTiny.write(ck, new MakeTiny.Options(MakeTiny.preset(preset), seed, null, adapter ? ldv : null));
+        new Converter(null).convert(new Converter.Options(ck, art, GraphBuilder.WeightType.FLOAT32, List.of(),
+                adapter ? Map.of(MakeTiny.ADAPTER_ENVIRONMENT, ldv) : Map.of()));
         ModelArtifacts model = ModelArtifacts.open(art, RuntimeOptions.defaults().withWarmup(false));
         Features f;
         try (AudioStream in = AudioDecoder.open(wav, AudioLimits.DEFAULT)) {
@@ -89,26 +85,26 @@ final class GenerateFixture implements AutoCloseable {
                 Checkpoint.open(ck));
     }
 
-    int audioTokens() {
+    public int audioTokens() {
         return (int) audio.dim(0);
     }
 
-    PromptBuilder builder() {
+    public PromptBuilder builder() {
         return new PromptBuilder(gen.tokenizer(), model.manifest().specialTokens().audioTokenId());
     }
 
     /** The chat prompt the CLI builds: default system message, the clip, then {@code text}. */
-    PromptBuilder.Prompt chat(String text) {
+    public PromptBuilder.Prompt chat(String text) {
         return builder().build(List.of(ChatMessage.user(ChatMessage.audio(), ChatMessage.text(text))), new int[] {audioTokens()});
     }
 
     /** Greedy, no repetition penalty, no stop ids: pure argmax decoding for parity with the reference. */
-    GenerationOptions argmax(int maxNewTokens) {
+    public GenerationOptions argmax(int maxNewTokens) {
         return gen.defaults().withGreedy().withRepetitionPenalty(1.0).withMaxNewTokens(maxNewTokens).withStopTokenIds(List.of());
     }
 
     /** Reference greedy ids for the prompt with the given audio rows. */
-    int[] referenceGreedy(PromptBuilder.Prompt p, FloatTensor rows, int maxNewTokens) {
+    public int[] referenceGreedy(PromptBuilder.Prompt p, FloatTensor rows, int maxNewTokens) {
         return ref.greedy(p.ids(), rows.data(), (int) rows.dim(0), maxNewTokens, new int[0]);
     }
 

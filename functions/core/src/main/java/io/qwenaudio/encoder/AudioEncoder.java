@@ -1,4 +1,4 @@
-package io.qwenaudio.pipeline;
+package io.qwenaudio.encoder;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;

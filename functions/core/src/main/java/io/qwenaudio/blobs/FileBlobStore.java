@@ -1,5 +1,6 @@
-package io.qwenaudio.events;
+package io.qwenaudio.blobs;
 
+import io.qwenaudio.events.PayloadException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.AtomicMoveNotSupportedException;

@@ -1,4 +1,4 @@
-package io.qwenaudio.pipeline;
+package io.qwenaudio.runtime;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -13,11 +13,11 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 /** Runs a one-input float graph: a {@link FloatTensor} in (zero-copy direct buffer), named float outputs back. */
-final class OrtTensors {
+public final class OrtTensors {
     private OrtTensors() {
     }
 
-    static Map<String, FloatTensor> run(OrtEnvironment env, OrtSession session, String input, FloatTensor x)
+    public static Map<String, FloatTensor> run(OrtEnvironment env, OrtSession session, String input, FloatTensor x)
             throws OrtException {
         FloatBuffer buf = ByteBuffer.allocateDirect(x.data().length * Float.BYTES).order(ByteOrder.nativeOrder())
                 .asFloatBuffer().put(x.data());

@@ -1,4 +1,4 @@
-package io.qwenaudio.pipeline;
+package io.qwenaudio.encoder;
 
 import io.qwenaudio.audio.FeatureExtractor;
 import org.junit.jupiter.api.Test;

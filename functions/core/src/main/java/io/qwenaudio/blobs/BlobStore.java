@@ -1,4 +1,6 @@
-package io.qwenaudio.events;
+package io.qwenaudio.blobs;
+
+import io.qwenaudio.events.PayloadException;
 
 /**
  * Claim-check store for tensors too large to travel inside an event: the producer puts the bytes and sends the

@@ -1,5 +1,6 @@
-package io.qwenaudio.pipeline;
+package io.qwenaudio.projector;
 
+import io.qwenaudio.runtime.OrtTensors;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;

@@ -1,4 +1,4 @@
-package io.qwenaudio.text;
+package io.qwenaudio.artifacts;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -75,7 +75,7 @@ public final class TokenizerJson {
     }
 
     /** Writes a tokenizer.json built from {@code dir}'s vocab.json + merges.txt to a temporary file. */
-    static Path fromVocabAndMerges(Path dir) throws IOException {
+    public static Path fromVocabAndMerges(Path dir) throws IOException {
         Map<String, Integer> vocab = new LinkedHashMap<>();
         JsonNode vj = JSON.readTree(dir.resolve("vocab.json").toFile());
         for (Iterator<Map.Entry<String, JsonNode>> it = vj.fields(); it.hasNext(); ) {
@@ -104,7 +104,7 @@ public final class TokenizerJson {
     }
 
     /** Added tokens of a tokenizer.json: content -> id. */
-    static Map<String, Integer> addedTokens(Path tokenizerJson) throws IOException {
+    public static Map<String, Integer> addedTokens(Path tokenizerJson) throws IOException {
         Map<String, Integer> out = new LinkedHashMap<>();
         for (JsonNode t : JSON.readTree(tokenizerJson.toFile()).path("added_tokens")) {
             out.put(t.path("content").asText(), t.path("id").asInt());

@@ -1,12 +1,9 @@
-package io.qwenaudio.cli;
+package io.qwenaudio.generate;
 
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
-import io.qwenaudio.generate.Generation;
-import io.qwenaudio.generate.GenerationOptions;
-import io.qwenaudio.generate.Sampler;
 import io.qwenaudio.reference.ReferenceDecoder;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
@@ -52,7 +49,7 @@ class GeneratorBenchmarkTest {
         assumeTrue(Boolean.getBoolean("bench"), "generator benchmark: run with -Dbench=true");
         int rounds = Integer.getInteger("bench.rounds", 3), tokens = Integer.getInteger("bench.tokens", 32);
         List<Row> rows = new ArrayList<>();
-        try (GenerateFixture tiny = GenerateFixture.make(tmp, "tiny", GeneratorTest.TINY_SEED, false, 2.0)) {
+        try (GenerateFixture tiny = GenerateFixture.make(tmp, "tiny", GenerateFixture.TINY_SEED, false, 2.0)) {
             bench(rows, "tiny (2L, H 64)", tiny, tiny.chat(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT), tiny.audio, rounds, tokens, tokens);
         }
         // seed 1 with a 30 s clip: its greedy continuations stay inside the tokenizer's ids for 32 tokens, both over

@@ -1,10 +1,6 @@
-package io.qwenaudio.cli;
+package io.qwenaudio.generate;
 
-import io.qwenaudio.generate.ContextOverflowException;
-import io.qwenaudio.generate.Generation;
-import io.qwenaudio.generate.GenerationOptions;
-import io.qwenaudio.generate.InvalidGenerationException;
-import io.qwenaudio.generate.Sampler;
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.reference.ReferenceDecoder;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
@@ -42,12 +38,11 @@ class GeneratorTest {
      * text is not empty: with random weights about a quarter of the vocabulary (the padding beyond the tokenizer)
      * has no text.
      */
-    static final long TINY_SEED = 11, ODD_SEED = 6;
 
     @BeforeAll
     static void setUp() throws Exception {
-        tiny = GenerateFixture.make(tmp, "tiny", TINY_SEED, true, 2.0);
-        odd = GenerateFixture.make(tmp, "odd", ODD_SEED, false, 2.0);
+        tiny = GenerateFixture.make(tmp, "tiny", GenerateFixture.TINY_SEED, true, 2.0);
+        odd = GenerateFixture.make(tmp, "odd", GenerateFixture.ODD_SEED, false, 2.0);
     }
 
     @AfterAll
@@ -121,7 +116,7 @@ class GeneratorTest {
                 float[] full = f.gen.lastLogits(pk, f.audio);                      // [V] no cache, P = 0
                 assertEquals(g.tokenIds()[k], Sampler.argmax(full), "step " + k);
                 float[] want = f.ref.decoder().forward(f.ref.inputsEmbeds(ids, f.audio.data(), f.audioTokens()), ids.length).lastLogits();
-                worst = Math.max(worst, EncodeCommandTest.rel(want, full));
+                worst = Math.max(worst, Parity.relError(want, full));
             }
             System.out.printf("[%dL] %d cached steps == argmax of full recompute; recompute vs reference logits rel %.2e%n",
                     f.cfg.text().numHiddenLayers(), g.tokenIds().length, worst);
@@ -141,7 +136,7 @@ class GeneratorTest {
             double worst = 0;
             for (int i = 0; i <= layers; i++) {
                 assertArrayEquals(new long[] {p.length(), h}, hs.get(i).shape());
-                worst = Math.max(worst, EncodeCommandTest.rel(want.hiddenStates()[i], hs.get(i).data()));
+                worst = Math.max(worst, Parity.relError(want.hiddenStates()[i], hs.get(i).data()));
             }
             System.out.printf("[%dL] no-decode: %d hidden states [%d, %d], worst rel %.2e%n", layers, hs.size(), p.length(), h, worst);
             assertTrue(worst <= 1e-4, "rel " + worst);
