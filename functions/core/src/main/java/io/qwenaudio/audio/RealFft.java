@@ -138,27 +138,9 @@ final class RealFft {
 
     /** In-place forward transform of {@code a[0..n)}. */
     void realForward(double[] a) {
-        // z[k] = a[2k] + i a[2k+1]
-        for (int k = 0; k < half; k++) {
-            ar[k] = a[2 * k];
-            ai[k] = a[2 * k + 1];
-        }
-        double[] xr = ar;
-        double[] xi = ai;
-        double[] yr = br;
-        double[] yi = bi;
-        int ns = 1;
-        for (int s = 0; s < radices.length; s++) {
-            int r = radices[s];
-            stage(r, ns, twRe[s], twIm[s], xr, xi, yr, yi);
-            double[] t = xr;
-            xr = yr;
-            yr = t;
-            t = xi;
-            xi = yi;
-            yi = t;
-            ns *= r;
-        }
+        transform(a); // z[k] = a[2k] + i a[2k+1]
+        double[] xr = result[0];
+        double[] xi = result[1];
         // split: X[k] = E[k] + W^k O[k], E = (Z[k] + conj Z[h-k]) / 2, O = (Z[k] - conj Z[h-k]) / 2i
         a[0] = xr[0] + xi[0];
         a[1] = xr[0] - xi[0];
