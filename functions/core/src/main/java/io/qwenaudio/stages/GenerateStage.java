@@ -51,7 +51,12 @@ public final class GenerateStage implements AutoCloseable {
 
     /** The request's options over the model's generation defaults, validated. */
     public GenerationOptions options(Wire.GenerateParams p) {
-        GenerationOptions o = generator.defaults();
+        return options(generator.defaults(), p);
+    }
+
+    /** The request's options over {@code defaults} (the model's generation defaults), validated. */
+    public static GenerationOptions options(GenerationOptions defaults, Wire.GenerateParams p) {
+        GenerationOptions o = defaults;
         if (p == null) return o.validate();
         if (p.maxNewTokens() != null) o = o.withMaxNewTokens(p.maxNewTokens());
         if (Boolean.TRUE.equals(p.greedy())) {
