@@ -123,12 +123,19 @@ public final class QwenAudio implements Callable<Integer> {
         return s == null ? "" : s.replace("\r", " ").replace('\n', ' ');
     }
 
-    public static void main(String[] args) {
-        // progress logs (e.g. "verified [decoder.onnx] in 0.1 s") only with QWEN_AUDIO_DEBUG=1: a command's own
-        // output is its summary line, and a bad input is one line
+    /**
+     * The command line's log levels: progress logs (e.g. "verified [decoder.onnx] in 0.1 s") only with
+     * {@code QWEN_AUDIO_DEBUG=1}, since a command's own output is its summary line and a bad input is one line; DJL
+     * at WARNING, its CUDA probe at SEVERE.
+     */
+    static void quietLogs() {
         QWEN_AUDIO.setLevel("1".equals(System.getenv("QWEN_AUDIO_DEBUG")) ? Level.INFO : Level.WARNING);
         DJL.setLevel(Level.WARNING);
         DJL_CUDA.setLevel(Level.SEVERE);
+    }
+
+    public static void main(String[] args) {
+        quietLogs();
         int code;
         try {
             code = commandLine().execute(args);
