@@ -6,19 +6,30 @@ package io.qwenaudio.generate;
  */
 public final class ContextOverflowException extends InvalidGenerationException {
 
-    private final int requested;
+    private final long requested;
     private final int limit;
 
     public ContextOverflowException(int promptTokens, int maxNewTokens, int limit) {
-        super("prompt of " + promptTokens + " tokens + max_new_tokens " + maxNewTokens + " = " + (promptTokens + maxNewTokens)
-                + " positions exceeds the model's context of " + limit + " positions; shorten the audio or the prompt, "
-                + "or lower max_new_tokens");
-        this.requested = promptTokens + maxNewTokens;
+        super("prompt of " + promptTokens + " tokens + max_new_tokens " + maxNewTokens + " = " + ((long) promptTokens + maxNewTokens)
+                + " positions exceeds the model's context of " + limit + " positions (at most "
+                + Math.max(0, limit - promptTokens) + " new tokens fit after this prompt); shorten the audio or the "
+                + "prompt, or lower max_new_tokens");
+        this.requested = (long) promptTokens + maxNewTokens;
+        this.limit = limit;
+    }
+
+    /**
+     * Something other than the prompt + max_new_tokens does not fit, e.g. {@code what} = "the audio takes 9000
+     * positions".
+     */
+    public ContextOverflowException(String what, long positions, int limit) {
+        super(what + ", more than the model's context of " + limit + " positions; shorten the audio or the prompt");
+        this.requested = positions;
         this.limit = limit;
     }
 
     /** Prompt tokens + max_new_tokens. */
-    public int requested() {
+    public long requested() {
         return requested;
     }
 

@@ -30,6 +30,15 @@ public record GenerationOptions(int maxNewTokens, boolean doSample, double tempe
     /** Used when the generation config has no {@code max_new_tokens}. */
     public static final int DEFAULT_MAX_NEW_TOKENS = 256;
 
+    /** Most stop strings a request may give (each is matched after every token). */
+    public static final int MAX_STOP_STRINGS = 16;
+
+    /** Longest stop string, in chars. */
+    public static final int MAX_STOP_STRING_CHARS = 1000;
+
+    /** Most stop token ids. */
+    public static final int MAX_STOP_TOKEN_IDS = 1024;
+
     public GenerationOptions {
         stopTokenIds = List.copyOf(stopTokenIds == null ? List.of() : stopTokenIds);
         stopStrings = List.copyOf(stopStrings == null ? List.of() : stopStrings);
@@ -77,11 +86,20 @@ public record GenerationOptions(int maxNewTokens, boolean doSample, double tempe
         if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
             fail("repetition_penalty must be > 0 and finite (1 = none), got " + repetitionPenalty);
         }
+        if (stopTokenIds.size() > MAX_STOP_TOKEN_IDS) {
+            fail("at most " + MAX_STOP_TOKEN_IDS + " stop token ids are accepted, got " + stopTokenIds.size());
+        }
+        if (stopStrings.size() > MAX_STOP_STRINGS) {
+            fail("stop accepts at most " + MAX_STOP_STRINGS + " strings, got " + stopStrings.size());
+        }
         for (Integer id : stopTokenIds) {
             if (id == null || id < 0) fail("stop token ids must be >= 0, got " + id);
         }
         for (String s : stopStrings) {
             if (s == null || s.isEmpty()) fail("stop strings must not be empty");
+            if (s.length() > MAX_STOP_STRING_CHARS) {
+                fail("a stop string may have at most " + MAX_STOP_STRING_CHARS + " chars, got " + s.length());
+            }
         }
         return this;
     }

@@ -133,7 +133,9 @@ public final class Generator implements AutoCloseable {
         long t0 = System.nanoTime();
         o.validate();
         int s = prompt.length();
-        if (s + o.maxNewTokens() > maxPositions) throw new ContextOverflowException(s, o.maxNewTokens(), maxPositions);
+        // compared without adding, so a huge max_new_tokens cannot overflow past the check (the arrays below are
+        // sized by s + max_new_tokens <= maxPositions)
+        if (o.maxNewTokens() > maxPositions - s) throw new ContextOverflowException(s, o.maxNewTokens(), maxPositions);
         Set<Integer> stopIds = new HashSet<>(o.stopTokenIds());
         Sampler sampler = new Sampler(o);
         sampler.observe(prompt.ids());

@@ -33,8 +33,13 @@ public final class Sampler {
         for (int id : ids) if (id >= 0) seen.set(id);
     }
 
-    /** The next id. Overwrites {@code logits} ([V]) with the penalised, temperature-scaled values. */
+    /**
+     * The next id. Overwrites {@code logits} ([V]) with the penalised values.
+     *
+     * @throws NonFiniteLogitsException when the model's logits hold NaN or +Infinity, or are all -Infinity
+     */
     public int next(float[] logits) {
+        requireFinite(logits);
         applyRepetitionPenalty(logits, seen, o.repetitionPenalty());
         if (o.isGreedy()) return argmax(logits);
         Candidates c = candidates(logits);
@@ -52,6 +57,7 @@ public final class Sampler {
      * one-hot at the argmax when greedy. Does not change {@code logits} or the sampler's state.
      */
     public double[] distribution(float[] logits) {
+        requireFinite(logits);
         float[] x = logits.clone();
         applyRepetitionPenalty(x, seen, o.repetitionPenalty());
         double[] p = new double[x.length];
@@ -62,6 +68,29 @@ public final class Sampler {
         Candidates c = candidates(x);
         for (int i = 0; i < c.count; i++) p[c.ids[i]] = c.prob[i] / c.total;
         return p;
+    }
+
+    /**
+     * Checks the model's logits before any processing. -Infinity is allowed (a masked id) as long as one id is
+     * left; NaN and +Infinity are not: transformers' sampling fails there too ({@code torch.multinomial}: "probability
+     * tensor contains either inf, nan or element < 0"), while its greedy argmax would silently pick the NaN id. Both
+     * modes fail here with the position of the first bad value instead.
+     */
+    static void requireFinite(float[] logits) {
+        boolean anyId = false;
+        for (int i = 0; i < logits.length; i++) {
+            float v = logits[i];
+            if (Float.isNaN(v) || v == Float.POSITIVE_INFINITY) {
+                throw new NonFiniteLogitsException("the model produced non-finite logits (" + v + " at vocabulary id " + i
+                        + " of " + logits.length + "); the input hidden states are outside the range the model works in, "
+                        + "or the weights are corrupt");
+            }
+            anyId |= v != Float.NEGATIVE_INFINITY;
+        }
+        if (!anyId) {
+            throw new NonFiniteLogitsException("the model produced " + (logits.length == 0 ? "no logits"
+                    : "logits that are -Infinity for all " + logits.length + " vocabulary ids") + ": no token can be chosen");
+        }
     }
 
     /** Index of the largest value; the lowest index on ties (torch.argmax). */
@@ -77,9 +106,11 @@ public final class Sampler {
      */
     public static void applyRepetitionPenalty(float[] logits, BitSet seen, double penalty) {
         if (penalty == 1.0) return;
-        float p = (float) penalty;
         for (int id = seen.nextSetBit(0); id >= 0 && id < logits.length; id = seen.nextSetBit(id + 1)) {
-            logits[id] = logits[id] < 0 ? logits[id] * p : logits[id] / p;
+            if (logits[id] == Float.NEGATIVE_INFINITY) continue;
+            double v = logits[id] < 0 ? logits[id] * penalty : logits[id] / penalty;
+            // in double and kept finite: an extreme penalty must not turn a logit into +-Infinity (then NaN)
+            logits[id] = (float) Math.max(-Float.MAX_VALUE, Math.min(v, Float.MAX_VALUE));
         }
     }
 
@@ -88,12 +119,13 @@ public final class Sampler {
     }
 
     private Candidates candidates(float[] logits) {
-        float t = (float) o.temperature();
-        for (int i = 0; i < logits.length; i++) logits[i] /= t;                        // TemperatureLogitsWarper
+        // top-k first on the unscaled logits (dividing by t > 0 keeps the order), then TemperatureLogitsWarper inside
+        // the softmax in double: (l - max) / t <= 0, so a tiny temperature cannot overflow to Infinity and NaN
+        double t = o.temperature();
         int[] ids = topK(logits, o.topK() == 0 ? logits.length : Math.min(o.topK(), logits.length)); // TopKLogitsWarper
         double max = logits[ids[0]], sum = 0;
         double[] prob = new double[ids.length];
-        for (int i = 0; i < ids.length; i++) sum += prob[i] = Math.exp(logits[ids[i]] - max); // softmax over the top k
+        for (int i = 0; i < ids.length; i++) sum += prob[i] = Math.exp((logits[ids[i]] - max) / t); // softmax over the top k
         int keep = ids.length;
         if (o.topP() < 1.0) {                                                         // TopPLogitsWarper
             double before = 0;

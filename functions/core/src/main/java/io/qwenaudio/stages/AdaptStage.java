@@ -42,10 +42,10 @@ public final class AdaptStage implements AutoCloseable {
         }
         String env = in.environment();
         if (env == null || env.isEmpty() || env.equalsIgnoreCase(NONE)) {
-            codec.decode(in.hidden(), "hidden", -1, d); // validate even when passing through
+            FiniteValues.require("hidden", codec.decode(in.hidden(), "hidden", -1, d)); // validate even when passing through
             return in.withAdapted(in.hidden(), null, timings(in).withAdaptMs(0));
         }
-        FloatTensor x = codec.decode(in.hidden(), "hidden", -1, d); // [N, d]
+        FloatTensor x = FiniteValues.require("hidden", codec.decode(in.hidden(), "hidden", -1, d)); // [N, d]
         long t0 = System.nanoTime();
         Adapted r = adapt(env, x);
         double ms = Math.round((System.nanoTime() - t0) / 1e4) / 100.0;
@@ -59,9 +59,10 @@ public final class AdaptStage implements AutoCloseable {
     /**
      * Applies the adapter of {@code environment} to {@code [N, d]}; none / null / empty passes through.
      *
-     * @throws StageException 422 for an environment without an adapter
+     * @throws StageException 422 for an environment without an adapter, or for NaN / Infinity in {@code x}
      */
     public Adapted adapt(String environment, FloatTensor x) {
+        FiniteValues.require("hidden", x);
         if (environment == null || environment.isEmpty() || environment.equalsIgnoreCase(NONE)) return new Adapted(x, null);
         DomainAdapter a = adapters.get(environment);
         if (a == null) {

@@ -28,6 +28,7 @@ public final class Failures {
             // generation options: io.qwenaudio.generate.*; matched by name so this class does not depend on them
             new Known("ContextOverflowException", 400, "context_length_exceeded"),
             new Known("InvalidGenerationException", 400, "invalid_generation_options"),
+            new Known("NonFiniteLogitsException", 422, "non_finite_logits"),
             // Jackson, when a body is not valid JSON or does not fit the expected record
             new Known("JsonParseException", 400, "malformed_json"),
             new Known("MismatchedInputException", 400, "invalid_json"),

@@ -4,6 +4,7 @@ import ai.onnxruntime.OrtException;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.events.TensorCodec;
 import io.qwenaudio.events.Wire;
+import io.qwenaudio.generate.ContextOverflowException;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
 import io.qwenaudio.generate.Generator;
@@ -50,7 +51,12 @@ public final class GenerateStage implements AutoCloseable {
 
     /** The request's options over the model's generation defaults, validated. */
     public GenerationOptions options(Wire.GenerateParams p) {
-        GenerationOptions o = generator.defaults();
+        return options(generator.defaults(), p);
+    }
+
+    /** The request's options over {@code defaults} (the model's generation defaults), validated. */
+    public static GenerationOptions options(GenerationOptions defaults, Wire.GenerateParams p) {
+        GenerationOptions o = defaults;
         if (p == null) return o.validate();
         if (p.maxNewTokens() != null) o = o.withMaxNewTokens(p.maxNewTokens());
         if (Boolean.TRUE.equals(p.greedy())) {
@@ -74,6 +80,11 @@ public final class GenerateStage implements AutoCloseable {
     public PromptBuilder.Prompt prompt(List<ChatMessage> messages, List<Integer> promptIds, int[] audioTokens) {
         try {
             if (promptIds != null && !promptIds.isEmpty()) {
+                int context = generator.manifest().text().maxPositionEmbeddings();
+                if (promptIds.size() > context) {
+                    throw new InvalidGenerationException("prompt_ids has " + promptIds.size() + " ids but the model's "
+                            + "context is " + context + " positions; send fewer ids");
+                }
                 int[] ids = promptIds.stream().mapToInt(i -> {
                     if (i == null || i < 0) throw new InvalidGenerationException("prompt_ids must be token ids >= 0, got " + i);
                     return i;
@@ -105,7 +116,7 @@ public final class GenerateStage implements AutoCloseable {
         }
         Wire.GenerateParams p = in.generate();
         GenerationOptions o = options(p);
-        FloatTensor x = codec.decode(in.hidden(), "hidden", -1, dModel); // [N, d]
+        FloatTensor x = FiniteValues.require("hidden", codec.decode(in.hidden(), "hidden", -1, dModel)); // [N, d]
         Result r = generate(List.of(x), conversation(p), p == null ? null : p.promptIds(), o, listener);
         Generation g = r.generation();
         Wire.Timings t = (in.timings() == null ? Wire.Timings.none() : in.timings())
@@ -152,12 +163,24 @@ public final class GenerateStage implements AutoCloseable {
 
     private Projected project(List<FloatTensor> clips) throws OrtException {
         long t0 = System.nanoTime();
+        int context = generator.manifest().text().maxPositionEmbeddings();
+        long positions = 0;                       // all clips' audio positions, checked before any projector run
+        for (int k = 0; k < clips.size(); k++) {
+            FloatTensor x = clips.get(k);
+            String what = clips.size() == 1 ? "hidden" : "audio clip " + (k + 1);
+            TensorCodec.checkShape(what, x.shape(), -1, dModel);
+            FiniteValues.require(what, x);
+            positions += x.dim(0);
+            if (positions > context) {
+                throw new ContextOverflowException("the audio takes " + positions + " positions"
+                        + (clips.size() > 1 ? " (clips 1.." + (k + 1) + " of " + clips.size() + ")" : ""), positions, context);
+            }
+        }
         int[] tokens = new int[clips.size()];
         List<float[]> projected = new ArrayList<>(clips.size());
         int total = 0, h = generator.manifest().text().hiddenSize();
         for (int k = 0; k < clips.size(); k++) {
             FloatTensor x = clips.get(k);
-            TensorCodec.checkShape("audio clip " + (k + 1), x.shape(), -1, dModel);
             tokens[k] = (int) x.dim(0);
             projected.add(projector.project(x).data()); // [N_k, H]
             total += tokens[k];

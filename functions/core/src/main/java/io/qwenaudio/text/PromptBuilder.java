@@ -11,6 +11,12 @@ import java.util.List;
  */
 public final class PromptBuilder {
 
+    /**
+     * Upper bound on an expanded prompt, far above any Qwen2 context (8192 for Qwen2-Audio), so a prompt array is
+     * never sized from an unchecked sum; the generator then checks the model's own context.
+     */
+    public static final int MAX_POSITIONS = 1 << 20;
+
     /** Input ids with the audio expanded; clip k occupies {@code ids[audioStart[k] .. audioStart[k] + audioLength[k])}. */
     public record Prompt(int[] ids, int[] audioStart, int[] audioLength) {
         public int length() {
@@ -43,12 +49,16 @@ public final class PromptBuilder {
             throw new IllegalArgumentException("the prompt has " + placeholders + " audio placeholder(s) (token id "
                     + audioTokenId + ") but " + audioTokens.length + " audio clip(s) were given; each clip needs exactly one");
         }
-        int total = ids.length - placeholders;
+        long total = ids.length - placeholders;   // long: many clips cannot overflow past the check
         for (int n : audioTokens) {
             if (n < 1) throw new IllegalArgumentException("an audio clip has " + n + " audio tokens; at least 1 is needed");
             total += n;
         }
-        int[] out = new int[total];
+        if (total > MAX_POSITIONS) {
+            throw new IllegalArgumentException("the prompt with its audio expanded takes " + total + " positions, more "
+                    + "than any model's context (" + MAX_POSITIONS + "); shorten the audio or the prompt");
+        }
+        int[] out = new int[(int) total];
         int[] start = new int[audioTokens.length];
         int at = 0;
         int clip = 0;

@@ -42,6 +42,7 @@ final class ConvertCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         CliFiles.requireDirectory(checkpoint, "checkpoint directory");
+        CliFiles.requireCreatableDirectory(out, "--out");
         new Converter(System.err).convert(new Converter.Options(checkpoint, out, weightType(dtype), loras,
                 parseAdapters(adapters)));
         System.out.println(out);

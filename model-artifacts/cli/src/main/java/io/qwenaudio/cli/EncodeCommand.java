@@ -37,6 +37,7 @@ final class EncodeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        CliFiles.requireWritableFile(out, "--out");
         ModelArtifacts model = input.open();
         long t0 = System.nanoTime();
         AudioModelOptions.Audio a = input.encode(model);

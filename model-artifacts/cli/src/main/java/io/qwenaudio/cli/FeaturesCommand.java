@@ -47,6 +47,11 @@ final class FeaturesCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (!(maxDurationSeconds > 0) || Double.isInfinite(maxDurationSeconds)) {
+            throw new UserInputException("--max-duration must be a positive number of seconds, got " + maxDurationSeconds);
+        }
+        CliFiles.requireWritableFile(out, "--out");
+        if (maskOut != null) CliFiles.requireWritableFile(maskOut, "--mask-out");
         AudioLimits limits = AudioLimits.DEFAULT.withMaxDurationSeconds(maxDurationSeconds);
         Features features;
         try (AudioStream in = AudioDecoder.open(CliFiles.requireReadable(audioFile, "audio file"), limits)) {

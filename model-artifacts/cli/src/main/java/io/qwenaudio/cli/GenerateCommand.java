@@ -80,15 +80,21 @@ final class GenerateCommand implements Callable<Integer> {
         int d = model.manifest().audio().dModel();
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        // the flags are checked before any graph is verified and loaded
+        Wire.GenerateParams p = params();
+        GenerationOptions o;
+        try {
+            o = GenerateStage.options(GenerationOptions.defaults(model.manifest()), p);
+        } catch (InvalidGenerationException ex) {
+            throw new UserInputException(flagNames(ex.getMessage()));
+        }
+        int context = model.manifest().text().maxPositionEmbeddings();
+        if (o.maxNewTokens() >= context) {   // the exact fit (prompt + audio + new tokens) is checked after encoding
+            throw new UserInputException("--max-new-tokens " + o.maxNewTokens() + " does not fit in the model's context of "
+                    + context + " positions, which also holds the prompt and the audio; give at most " + (context - 1));
+        }
         // the stage classes the functions run: encode, adapt, generate
         try (GenerateStage generate = new GenerateStage(model.projector(), model.generator(), null, d)) {
-            Wire.GenerateParams p = params();
-            GenerationOptions o;
-            try {
-                o = generate.options(p);
-            } catch (InvalidGenerationException e) {
-                throw new UserInputException(e.getMessage());
-            }
             long t0 = System.nanoTime();
             AudioModelOptions.Audio a = input.encode(model);
             EncodeStage.Encoded e = a.encoded();
@@ -102,7 +108,7 @@ final class GenerateCommand implements Callable<Integer> {
                     return true;
                 }).generation();
             } catch (InvalidGenerationException ex) {
-                throw new UserInputException(ex.getMessage());
+                throw new UserInputException(flagNames(ex.getMessage()));
             }
             if (json) {
                 ObjectMapper m = new ObjectMapper();
@@ -139,6 +145,15 @@ final class GenerateCommand implements Callable<Integer> {
         Double penalty = repetitionPenalty != null ? repetitionPenalty : greedy ? Double.valueOf(1.0) : null;
         return new Wire.GenerateParams(prompt, system, ids, maxNewTokens, greedy ? Boolean.TRUE : null, temperature, topK,
                 topP, penalty, seed, null);
+    }
+
+    /** Generation option names in a message as this command's flags, e.g. "top_p" -> "--top-p". */
+    static String flagNames(String message) {
+        String m = message == null ? "" : message;
+        for (String f : List.of("max_new_tokens", "temperature", "top_k", "top_p", "repetition_penalty", "prompt_ids")) {
+            m = m.replaceAll("(?<![\\w-])" + f + "(?!\\w)", "--" + f.replace('_', '-'));
+        }
+        return m;
     }
 
     private static int[] parseIds(List<String> items) {

@@ -46,6 +46,9 @@ final class MakeTinyCommand implements Callable<Integer> {
         if (!MakeTiny.PRESETS.containsKey(preset)) {
             throw new UserInputException("unknown --preset '" + preset + "', expected one of " + MakeTiny.PRESETS.keySet());
         }
+        CliFiles.requireCreatableDirectory(dir, "<dir>");
+        if (lora != null) CliFiles.requireCreatableDirectory(lora, "--lora");
+        if (adapter != null) CliFiles.requireCreatableDirectory(adapter, "--adapter");
         for (Path p : new Path[]{dir, lora, adapter}) requireEmpty(p);
         Qwen2AudioConfig c = MakeTiny.write(dir, new MakeTiny.Options(MakeTiny.preset(preset), seed, lora, adapter));
         PrintWriter out = spec.commandLine().getOut();
