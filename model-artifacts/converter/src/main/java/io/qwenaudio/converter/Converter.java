@@ -182,8 +182,7 @@ public final class Converter {
         Path sub = Files.createDirectories(root.resolve("adapters").resolve(name));
         try (DomainAdapterWeights w = DomainAdapterWeights.open(dir)) {
             Manifest.GraphSpec g = graph(sub, "adapter", dtype, gb -> AdapterGraph.build(gb, cfg, w));
-            g = new Manifest.GraphSpec("adapters/" + name + "/" + g.file(), "adapters/" + name + "/" + g.data(),
-                    g.inputs(), g.outputs());
+            g = g.under("adapters/" + name + "/");
             JsonNode config = JSON.readTree(dir.resolve("adapter_config.json").toFile());
             return new Manifest.AdapterSpec(cfg.environment(), g, config);
         }
