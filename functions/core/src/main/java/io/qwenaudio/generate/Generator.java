@@ -225,7 +225,7 @@ public final class Generator implements AutoCloseable {
         int s = prompt.length();
         if (s < 1) throw new InvalidGenerationException("the prompt is empty; at least 1 token is needed");
         Map<String, OnnxTensor> in = new HashMap<>();
-        try (OnnxTensor empty = OnnxTensor.createTensor(env, directFloats(0), new long[] {1, kvHeads, 0, headDim})) {
+        try (OnnxTensor empty = emptyPast()) {
             in.put("inputs_embeds", promptEmbeds(prompt, audioEmbeds));                        // [1, S, H]
             in.put("attention_mask", OnnxTensor.createTensor(env, prefix(ones, s), new long[] {1, s})); // [1, S]
             in.put("position_ids", OnnxTensor.createTensor(env, longs(0, s), new long[] {1, s}));       // [1, S]
@@ -238,6 +238,20 @@ public final class Generator implements AutoCloseable {
         } finally {
             OnnxValue.close(in);
         }
+    }
+
+    /**
+     * An empty past [1, kvH, 0, D] in the element type the decoder declares for its KV cache (float32, or float16 /
+     * bfloat16 for half-precision graphs).
+     */
+    private OnnxTensor emptyPast() throws OrtException {
+        long[] shape = {1, kvHeads, 0, headDim};
+        ai.onnxruntime.OnnxJavaType type = ((ai.onnxruntime.TensorInfo) decoder.getInputInfo()
+                .get("past_key_values.0.key").getInfo()).type;
+        if (type == ai.onnxruntime.OnnxJavaType.FLOAT16 || type == ai.onnxruntime.OnnxJavaType.BFLOAT16) {
+            return OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()), shape, type);
+        }
+        return OnnxTensor.createTensor(env, directFloats(0), shape);
     }
 
     /** One decode step: the new token at position {@code pos} attends to the cache held by {@code past}. */

@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.generate.Generator;
+import io.qwenaudio.runtime.GraphSupport;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.runtime.SessionFactory;
 import io.qwenaudio.text.Tokenizer;
@@ -60,7 +61,14 @@ public final class ModelArtifacts {
             manifest.verify(dir, files);
             LOG.info(String.format("verified %s in %.1f s", files, (System.nanoTime() - t0) / 1e9));
         }
-        return sessions.open(dir.resolve(g.file()));
+        GraphSupport.require(g.file(), g, sessions.environment().getVersion(), sessions.provider());
+        try {
+            return sessions.open(dir.resolve(g.file()));
+        } catch (OrtException e) {
+            String why = GraphSupport.explain(g.file(), e.getMessage(), sessions.provider());
+            if (why != null) throw new ArtifactsException(why, e);
+            throw e;
+        }
     }
 
     public Manifest manifest() {

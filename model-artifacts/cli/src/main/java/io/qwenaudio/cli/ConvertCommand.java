@@ -1,7 +1,9 @@
 package io.qwenaudio.cli;
 
 import io.qwenaudio.converter.Converter;
+import io.qwenaudio.converter.Dtype;
 import io.qwenaudio.converter.GraphBuilder;
+import io.qwenaudio.converter.GraphOps;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -14,7 +16,8 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code qwen-audio convert <checkpoint-dir> --out <artifacts-dir> [--dtype fp32|fp16] [--lora <peft-dir>]...
+ * {@code qwen-audio convert <checkpoint-dir> --out <artifacts-dir> [--dtype fp32|fp16|int8|int4|bf16]
+ * [--graph-ops fused|standard] [--lora <peft-dir>]...
  * [--adapter NAME=<adapter-dir>]...}: a Hugging Face checkpoint to ONNX graphs plus manifest.
  */
 @Command(name = "convert", mixinStandardHelpOptions = true,
@@ -28,9 +31,17 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--out", required = true, paramLabel = "<artifacts-dir>", description = "Output directory (must not exist or be empty).")
     Path out;
 
-    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|fp16",
-            description = "Weight precision in the graphs (default: ${DEFAULT-VALUE}); inputs and outputs stay float32.")
+    @Option(names = "--dtype", defaultValue = "fp32", paramLabel = "fp32|fp16|int8|int4|bf16",
+            description = {"Precision (default: ${DEFAULT-VALUE}). fp16 with fused ops: float16 weights, activations and KV cache "
+                    + "(other graph inputs/outputs stay float32); with standard ops: float16 storage, float32 compute.",
+                    "int8/int4: the decoder's linear layers as MatMulNBits (block 32, lm_head 8-bit), needs fused ops.",
+                    "bf16: like fp16 in bfloat16, for CUDA only (no CPU kernels; untested)."})
     String dtype;
+
+    @Option(names = "--graph-ops", defaultValue = "fused", paramLabel = "fused|standard",
+            description = "fused (default): ONNX Runtime contrib ops (fused norms, GroupQueryAttention, MatMulNBits); "
+                    + "standard: standard opset-17 ops only, for other runtimes.")
+    String graphOps;
 
     @Option(names = "--lora", paramLabel = "<peft-dir>",
             description = "PEFT LoRA for the audio tower, merged as W + (alpha/r)·B·A; repeatable, applied in order.")
@@ -41,20 +52,34 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        Dtype precision = precision(dtype);
+        GraphOps ops = graphOps(graphOps);
         CliFiles.requireDirectory(checkpoint, "checkpoint directory");
         CliFiles.requireCreatableDirectory(out, "--out");
-        new Converter(System.err).convert(new Converter.Options(checkpoint, out, weightType(dtype), loras,
+        new Converter(System.err).convert(new Converter.Options(checkpoint, out, precision, ops, loras,
                 parseAdapters(adapters)));
         System.out.println(out);
         return 0;
     }
 
     static GraphBuilder.WeightType weightType(String dtype) {
-        return switch (dtype) {
-            case "fp32" -> GraphBuilder.WeightType.FLOAT32;
-            case "fp16" -> GraphBuilder.WeightType.FLOAT16;
-            default -> throw new UserInputException("--dtype " + dtype + " is not supported; accepted: fp32, fp16");
-        };
+        return precision(dtype).weightType();
+    }
+
+    static Dtype precision(String dtype) {
+        try {
+            return Dtype.parse(dtype);
+        } catch (IllegalArgumentException e) {
+            throw new UserInputException(e.getMessage());
+        }
+    }
+
+    static GraphOps graphOps(String ops) {
+        try {
+            return GraphOps.parse(ops);
+        } catch (IllegalArgumentException e) {
+            throw new UserInputException(e.getMessage());
+        }
     }
 
     static Map<String, Path> parseAdapters(List<String> specs) {

@@ -1,5 +1,6 @@
 package io.qwenaudio.cli;
 
+import io.qwenaudio.audio.SampleAudio;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
@@ -57,7 +58,7 @@ class CliBadInputCorpusTest {
         art = tmp.resolve("art");
         ok("make-tiny", ck.toString(), "--adapter", adapter.toString());
         ok("convert", ck.toString(), "--out", art.toString(), "--adapter", "ldv=" + adapter);
-        wav = Files.write(tmp.resolve("a.wav"), DemoCommand.sampleWav(16_000, 0.5));
+        wav = Files.write(tmp.resolve("a.wav"), SampleAudio.voicedGlide(16_000, 0.5, 2));
         emptyFile = Files.write(tmp.resolve("empty.wav"), new byte[0]);
         byte[] random = new byte[4096];
         new Random(7).nextBytes(random);

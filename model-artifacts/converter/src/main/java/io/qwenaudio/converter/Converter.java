@@ -47,9 +47,21 @@ public final class Converter {
     private static final Pattern ADAPTER_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** What to convert. */
-    public record Options(Path checkpoint, Path out, GraphBuilder.WeightType dtype, List<Path> loras,
+    /**
+     * What to convert: {@code precision} is the graphs' {@link Dtype}, {@code graphOps} their op set
+     * ({@link GraphOps#FUSED} by default).
+     */
+    public record Options(Path checkpoint, Path out, Dtype precision, GraphOps graphOps, List<Path> loras,
                           Map<String, Path> adapters) {
+        /** fp32 or fp16 weights with the default (fused) op set. */
+        public Options(Path checkpoint, Path out, GraphBuilder.WeightType dtype, List<Path> loras, Map<String, Path> adapters) {
+            this(checkpoint, out, Dtype.of(dtype), GraphOps.FUSED, loras, adapters);
+        }
+
+        /** Storage type of the float weights that are not quantised. */
+        public GraphBuilder.WeightType dtype() {
+            return precision.weightType();
+        }
     }
 
     private final PrintStream progress;
@@ -61,72 +73,25 @@ public final class Converter {
 
     public Manifest convert(Options o) throws IOException {
         long t0 = System.nanoTime();
-        if (Files.exists(o.out()) && !isEmptyDir(o.out())) {
-            throw new CheckpointException("output " + o.out() + " already exists and is not empty; remove it or choose "
-                    + "another --out");
-        }
-        for (String name : o.adapters().keySet()) checkAdapterName(name);
+        checkOptions(o);
         List<LoraAdapter> loras = new ArrayList<>();
         for (Path p : o.loras()) loras.add(LoraAdapter.read(p));
-
         Path tmp = tempDirBeside(o.out());
         try (Checkpoint ck = Checkpoint.open(o.checkpoint())) {
             Qwen2AudioConfig cfg = ck.config();
-            // check adapters before the long part
-            Map<String, DomainAdapterConfig> adapterCfgs = new LinkedHashMap<>();
-            for (Map.Entry<String, Path> a : o.adapters().entrySet()) {
-                adapterCfgs.put(a.getKey(), checkAdapter(a.getValue(), cfg.audio().dModel()));
-            }
+            Map<String, DomainAdapterConfig> adapterCfgs = checkAdapters(o, cfg); // before the long part
             TensorSource w = new ProgressSource(loras.isEmpty() ? ck : new LoraMergedSource(ck, loras), progress);
-            log("converting %s (%s layout, %d tensors) to %s, weights %s", o.checkpoint(), ck.layout(), ck.names().size(),
-                    o.out(), o.dtype());
-
-            Map<String, Manifest.GraphSpec> graphs = new LinkedHashMap<>();
-            graphs.put(Manifest.AUDIO_ENCODER, graph(tmp, "audio_encoder", o.dtype(), g -> EncoderGraph.build(g, cfg.audio(), w)));
-            graphs.put(Manifest.PROJECTOR, graph(tmp, "projector", o.dtype(), g -> ProjectorGraph.build(g, w)));
-            graphs.put(Manifest.EMBED_TOKENS, graph(tmp, "embed_tokens", o.dtype(), g -> EmbedGraph.build(g, cfg.text(), w)));
-            graphs.put(Manifest.DECODER, graph(tmp, "decoder", o.dtype(), g -> DecoderGraph.build(g, cfg.text(), w)));
-
+            log("converting %s (%s layout, %d tensors) to %s, dtype %s, %s ops", o.checkpoint(), ck.layout(),
+                    ck.names().size(), o.out(), o.precision().label(), o.graphOps().label());
+            Map<String, Manifest.GraphSpec> graphs = writeModelGraphs(tmp, o, cfg, w);
             Map<String, Manifest.AdapterSpec> adapters = new TreeMap<>();
             for (Map.Entry<String, Path> a : o.adapters().entrySet()) {
                 adapters.put(a.getKey(), buildAdapter(tmp, a.getKey(), a.getValue(), adapterCfgs.get(a.getKey()), o.dtype()));
             }
-
-            List<String> tokenizerFiles = new ArrayList<>();
-            for (String f : TOKENIZER_FILES) {
-                Path src = o.checkpoint().resolve(f);
-                if (Files.isRegularFile(src)) {
-                    Files.copy(src, tmp.resolve(f));
-                    tokenizerFiles.add(f);
-                }
-            }
-            if (!tokenizerFiles.contains("tokenizer.json") && !(tokenizerFiles.contains("vocab.json")
-                    && tokenizerFiles.contains("merges.txt"))) {
-                throw new CheckpointException("no tokenizer files in " + o.checkpoint() + ": need tokenizer.json, or "
-                        + "vocab.json + merges.txt (copy them from the model's hub repository)");
-            }
-            JsonNode generation = null;
-            Path gen = o.checkpoint().resolve(GENERATION_CONFIG);
-            if (Files.isRegularFile(gen)) {
-                Files.copy(gen, tmp.resolve(GENERATION_CONFIG));
-                generation = JSON.readTree(gen.toFile());
-            }
-            Manifest.SpecialTokens special = SpecialTokenIds.read(o.checkpoint(), cfg, generation);
-
-            List<Manifest.LoraSpec> loraSpecs = new ArrayList<>();
-            for (LoraAdapter l : loras) {
-                double scale = l.targets().values().stream().findFirst().map(LoraAdapter.Target::scale).orElse(0.0);
-                loraSpecs.add(new Manifest.LoraSpec(l.directory().getFileName().toString(), l.r(), l.loraAlpha(), scale,
-                        l.targets().size(), l.targets().keySet().stream().sorted().toList()));
-            }
-            Manifest m = new Manifest(Manifest.FORMAT_VERSION, "qwen-audio 0.1.0", cfg.modelType(),
-                    o.dtype() == GraphBuilder.WeightType.FLOAT16 ? "fp16" : "fp32",
-                    new Manifest.AudioDims(cfg.audio().dModel(), cfg.audio().numMelBins(), cfg.audio().encoderLayers(), 750),
-                    new Manifest.TextDims(cfg.text().hiddenSize(), cfg.text().vocabSize(), cfg.text().numHiddenLayers(),
-                            cfg.text().numAttentionHeads(), cfg.text().numKeyValueHeads(), cfg.text().headDim(),
-                            cfg.text().maxPositionEmbeddings()),
-                    special, generation, graphs, adapters, loraSpecs, tokenizerFiles,
-                    JSON.readTree(cfg.rawJson()), null);
+            List<String> tokenizerFiles = copyTokenizer(o.checkpoint(), tmp);
+            JsonNode generation = copyGenerationConfig(o.checkpoint(), tmp);
+            Manifest m = manifest(o, cfg, SpecialTokenIds.read(o.checkpoint(), cfg, generation), generation, graphs,
+                    adapters, loras, tokenizerFiles);
             m = m.withFiles(Manifest.hashFiles(tmp, listFiles(tmp)));
             m.write(tmp);
             moveIntoPlace(tmp, o.out());
@@ -138,6 +103,85 @@ public final class Converter {
         }
     }
 
+    private static void checkOptions(Options o) throws IOException {
+        if (Files.exists(o.out()) && !isEmptyDir(o.out())) {
+            throw new CheckpointException("output " + o.out() + " already exists and is not empty; remove it or choose "
+                    + "another --out");
+        }
+        if (o.graphOps() == GraphOps.STANDARD && o.precision() != Dtype.FP32 && o.precision() != Dtype.FP16) {
+            throw new CheckpointException("--dtype " + o.precision().label() + " needs --graph-ops fused (ONNX Runtime "
+                    + "contrib ops); with --graph-ops standard use fp32 or fp16");
+        }
+        for (String name : o.adapters().keySet()) checkAdapterName(name);
+    }
+
+    private Map<String, DomainAdapterConfig> checkAdapters(Options o, Qwen2AudioConfig cfg) {
+        Map<String, DomainAdapterConfig> adapterCfgs = new LinkedHashMap<>();
+        for (Map.Entry<String, Path> a : o.adapters().entrySet()) {
+            adapterCfgs.put(a.getKey(), checkAdapter(a.getValue(), cfg.audio().dModel()));
+        }
+        return adapterCfgs;
+    }
+
+    /**
+     * The audio encoder, projector and token embedding (standard ops; weights fp32, or fp16 stored and computed in
+     * fp32) and the decoder in the chosen op set and dtype.
+     */
+    private Map<String, Manifest.GraphSpec> writeModelGraphs(Path tmp, Options o, Qwen2AudioConfig cfg, TensorSource w)
+            throws IOException {
+        GraphBuilder.WeightType wt = o.dtype();
+        Map<String, Manifest.GraphSpec> graphs = new LinkedHashMap<>();
+        graphs.put(Manifest.AUDIO_ENCODER, graph(tmp, "audio_encoder", wt, g -> EncoderGraph.build(g, cfg.audio(), w)));
+        graphs.put(Manifest.PROJECTOR, graph(tmp, "projector", wt, g -> ProjectorGraph.build(g, w)));
+        graphs.put(Manifest.EMBED_TOKENS, graph(tmp, "embed_tokens", wt, g -> EmbedGraph.build(g, cfg.text(), w)));
+        graphs.put(Manifest.DECODER, graph(tmp, "decoder", wt,
+                g -> DecoderGraph.build(g, cfg.text(), w, o.graphOps(), o.precision())));
+        return graphs;
+    }
+
+    /** Copies the tokenizer files there are; fails when there is no usable tokenizer. */
+    private static List<String> copyTokenizer(Path checkpoint, Path tmp) throws IOException {
+        List<String> tokenizerFiles = new ArrayList<>();
+        for (String f : TOKENIZER_FILES) {
+            Path src = checkpoint.resolve(f);
+            if (Files.isRegularFile(src)) {
+                Files.copy(src, tmp.resolve(f));
+                tokenizerFiles.add(f);
+            }
+        }
+        if (!tokenizerFiles.contains("tokenizer.json") && !(tokenizerFiles.contains("vocab.json")
+                && tokenizerFiles.contains("merges.txt"))) {
+            throw new CheckpointException("no tokenizer files in " + checkpoint + ": need tokenizer.json, or "
+                    + "vocab.json + merges.txt (copy them from the model's hub repository)");
+        }
+        return tokenizerFiles;
+    }
+
+    /** Copies generation_config.json when present and returns it (null when absent). */
+    private static JsonNode copyGenerationConfig(Path checkpoint, Path tmp) throws IOException {
+        Path gen = checkpoint.resolve(GENERATION_CONFIG);
+        if (!Files.isRegularFile(gen)) return null;
+        Files.copy(gen, tmp.resolve(GENERATION_CONFIG));
+        return JSON.readTree(gen.toFile());
+    }
+
+    private static Manifest manifest(Options o, Qwen2AudioConfig cfg, Manifest.SpecialTokens special, JsonNode generation,
+                                     Map<String, Manifest.GraphSpec> graphs, Map<String, Manifest.AdapterSpec> adapters,
+                                     List<LoraAdapter> loras, List<String> tokenizerFiles) throws IOException {
+        List<Manifest.LoraSpec> loraSpecs = new ArrayList<>();
+        for (LoraAdapter l : loras) {
+            double scale = l.targets().values().stream().findFirst().map(LoraAdapter.Target::scale).orElse(0.0);
+            loraSpecs.add(new Manifest.LoraSpec(l.directory().getFileName().toString(), l.r(), l.loraAlpha(), scale,
+                    l.targets().size(), l.targets().keySet().stream().sorted().toList()));
+        }
+        return new Manifest(Manifest.FORMAT_VERSION, "qwen-audio 0.1.0", cfg.modelType(), o.precision().label(),
+                new Manifest.AudioDims(cfg.audio().dModel(), cfg.audio().numMelBins(), cfg.audio().encoderLayers(), 750),
+                new Manifest.TextDims(cfg.text().hiddenSize(), cfg.text().vocabSize(), cfg.text().numHiddenLayers(),
+                        cfg.text().numAttentionHeads(), cfg.text().numKeyValueHeads(), cfg.text().headDim(),
+                        cfg.text().maxPositionEmbeddings()),
+                special, generation, graphs, adapters, loraSpecs, tokenizerFiles, JSON.readTree(cfg.rawJson()), null);
+    }
+
     /** Adds (or replaces) a domain adapter in an existing artifacts directory and updates the manifest. */
     public Manifest addAdapter(Path artifacts, String name, Path adapterDir) throws IOException {
         checkAdapterName(name);
@@ -147,6 +191,7 @@ public final class Converter {
         try {
             Manifest.AdapterSpec spec = buildAdapter(staging, name, adapterDir, cfg,
                     "fp16".equals(m.dtype()) ? GraphBuilder.WeightType.FLOAT16 : GraphBuilder.WeightType.FLOAT32);
+            // int8/int4 artifacts: adapters (audio side) stay float32
             Path target = artifacts.resolve("adapters").resolve(name);
             deleteTree(target);
             Files.createDirectories(target.getParent());
@@ -182,8 +227,7 @@ public final class Converter {
         Path sub = Files.createDirectories(root.resolve("adapters").resolve(name));
         try (DomainAdapterWeights w = DomainAdapterWeights.open(dir)) {
             Manifest.GraphSpec g = graph(sub, "adapter", dtype, gb -> AdapterGraph.build(gb, cfg, w));
-            g = new Manifest.GraphSpec("adapters/" + name + "/" + g.file(), "adapters/" + name + "/" + g.data(),
-                    g.inputs(), g.outputs());
+            g = g.under("adapters/" + name + "/");
             JsonNode config = JSON.readTree(dir.resolve("adapter_config.json").toFile());
             return new Manifest.AdapterSpec(cfg.environment(), g, config);
         }

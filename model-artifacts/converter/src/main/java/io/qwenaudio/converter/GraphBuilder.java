@@ -41,6 +41,8 @@ public final class GraphBuilder implements AutoCloseable {
     public enum WeightType { FLOAT32, FLOAT16 }
 
     public static final int OPSET = 17;
+    /** Ops ONNX Runtime registers in the default domain that are not standard ONNX (opset 17) ops. */
+    public static final java.util.Set<String> ORT_DEFAULT_DOMAIN_OPS = java.util.Set.of("SimplifiedLayerNormalization");
     public static final String MS_DOMAIN = "com.microsoft";
     private static final int ALIGN = 64;
     private static final int WRITE_CHUNK = 1 << 20;
@@ -53,6 +55,10 @@ public final class GraphBuilder implements AutoCloseable {
     private final OutputStream data;
     private long dataOffset;
     private int unnamed;
+    /** Ops outside the standard ONNX opset this graph uses, as {@code domain:OpType} (ONNX Runtime contrib ops). */
+    private final java.util.SortedSet<String> contribOps = new java.util.TreeSet<>();
+    private String dtypeLabel;
+    private String opSetLabel;
 
     /**
      * @param name       graph name
@@ -114,6 +120,58 @@ public final class GraphBuilder implements AutoCloseable {
         return external(name, weightElemType(), values, weightType == WeightType.FLOAT16, shape);
     }
 
+    /** A float weight stored as {@code elemType} (FLOAT, FLOAT16 or BFLOAT16), whatever the builder's weight type. */
+    public String weightAs(String name, int elemType, float[] values, long... shape) {
+        return external(name, elemType, values, false, shape);
+    }
+
+    /** A tensor of raw little-endian bytes (packed int4/int8 weights) appended to the external data file. */
+    public String weightBytes(String name, int elemType, byte[] bytes, long... shape) {
+        return externalBytes(name, elemType, shape, bytes.length, sink -> sink.accept(bytes));
+    }
+
+    /**
+     * A tensor of raw bytes produced piece by piece ({@code producer} hands byte arrays to its sink, in order) and
+     * {@code length} bytes long in total: a quantised lm_head streams through this without being held whole.
+     */
+    public String weightBytesStreamed(String name, int elemType, long length, long[] shape,
+                                      java.util.function.Consumer<java.util.function.Consumer<byte[]>> producer) {
+        return externalBytes(name, elemType, shape, length, producer);
+    }
+
+    private String externalBytes(String name, int elemType, long[] shape, long length,
+                                 java.util.function.Consumer<java.util.function.Consumer<byte[]>> producer) {
+        long[] written = {0};
+        try {
+            long pad = (ALIGN - dataOffset % ALIGN) % ALIGN;
+            data.write(new byte[(int) pad]);
+            dataOffset += pad;
+            producer.accept(b -> {
+                try {
+                    data.write(b);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                written[0] += b.length;
+            });
+        } catch (IOException | UncheckedIOException e) {
+            throw new UncheckedIOException("cannot write " + dataFile + ": " + e.getMessage(),
+                    e instanceof IOException io ? io : ((UncheckedIOException) e).getCause());
+        }
+        if (written[0] != length) {
+            throw new IllegalStateException("tensor '" + name + "' got " + written[0] + " bytes, expected " + length);
+        }
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(elemType)
+                .setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(kv("location", dataFile.getFileName().toString()))
+                .addExternalData(kv("offset", Long.toString(dataOffset)))
+                .addExternalData(kv("length", Long.toString(length)));
+        for (long d : shape) t.addDims(d);
+        dataOffset += length;
+        graph.addInitializer(t);
+        return name;
+    }
+
     /** A float32 weight regardless of the builder's weight type (norm weights, small vectors kept exact). */
     public String weightF32(String name, float[] values, long... shape) {
         return external(name, TensorProto.DataType.FLOAT_VALUE, values, false, shape);
@@ -125,7 +183,13 @@ public final class GraphBuilder implements AutoCloseable {
      */
     public String weightStreamed(String name, io.qwenaudio.checkpoint.TensorSource source, String sourceName,
                                  long... shape) {
-        return external(name, weightElemType(), weightType == WeightType.FLOAT16, shape,
+        return weightStreamedAs(name, weightElemType(), source, sourceName, shape);
+    }
+
+    /** {@link #weightStreamed} stored as {@code elemType} (FLOAT, FLOAT16 or BFLOAT16). */
+    public String weightStreamedAs(String name, int elemType, io.qwenaudio.checkpoint.TensorSource source,
+                                   String sourceName, long... shape) {
+        return external(name, elemType, false, shape,
                 sink -> source.streamFloats(sourceName, WRITE_CHUNK, (v, off, n) -> sink.write(v, 0, n)));
     }
 
@@ -147,8 +211,12 @@ public final class GraphBuilder implements AutoCloseable {
      * Appends one tensor to the data file (aligned, in chunks of at most {@value #WRITE_CHUNK} values: a 156k x 4096
      * table is over 2 GB as bytes) as float32 or float16, and records it as an external initializer.
      */
-    private String external(String name, int elemType, boolean fp16, long[] shape, java.util.function.Consumer<Sink> producer) {
-        int bytesPer = fp16 ? 2 : 4;
+    private String external(String name, int elemType, boolean unused, long[] shape, java.util.function.Consumer<Sink> producer) {
+        boolean fp16 = elemType == TensorProto.DataType.FLOAT16_VALUE, bf16 = elemType == TensorProto.DataType.BFLOAT16_VALUE;
+        if (!fp16 && !bf16 && elemType != TensorProto.DataType.FLOAT_VALUE) {
+            throw new IllegalArgumentException("float weight '" + name + "' cannot be stored as ONNX type " + elemType);
+        }
+        int bytesPer = fp16 || bf16 ? 2 : 4;
         long count = io.qwenaudio.tensor.Npy.numElements(shape);
         long[] written = {0};
         ByteBuffer chunk = ByteBuffer.allocate(WRITE_CHUNK * bytesPer).order(ByteOrder.LITTLE_ENDIAN);
@@ -160,6 +228,8 @@ public final class GraphBuilder implements AutoCloseable {
                 chunk.clear();
                 if (fp16) {
                     for (int i = 0; i < n; i++) chunk.putShort(Half.fromFloat(v[from + i]));
+                } else if (bf16) {
+                    for (int i = 0; i < n; i++) chunk.putShort(toBfloat16(v[from + i]));
                 } else {
                     chunk.asFloatBuffer().put(v, from, n);
                 }
@@ -188,6 +258,13 @@ public final class GraphBuilder implements AutoCloseable {
         dataOffset += length;
         graph.addInitializer(t);
         return name;
+    }
+
+    /** float32 -> bfloat16 bits, round to nearest even (NaN stays NaN). */
+    static short toBfloat16(float f) {
+        int b = Float.floatToRawIntBits(f);
+        if (Float.isNaN(f)) return (short) ((b >>> 16) | 0x40);
+        return (short) ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16);
     }
 
     private static OnnxMl.StringStringEntryProto kv(String k, String v) {
@@ -238,6 +315,33 @@ public final class GraphBuilder implements AutoCloseable {
         return op(opType, nodeName, List.of(inputs), Map.of());
     }
 
+    /** Adds a {@code com.microsoft} contrib-op node with {@code outputs} outputs. */
+    public String[] ms(String opType, String nodeName, List<String> inputs, Map<String, Object> attrs, int outputs) {
+        return opN(opType, MS_DOMAIN, nodeName, inputs, attrs, outputs);
+    }
+
+    /**
+     * Adds a node in {@code domain} whose outputs {@code wanted} (indices) are named {@code <nodeName>:i}; the
+     * others up to the largest wanted index are left unnamed (optional outputs not computed). Returns names by index.
+     */
+    public String[] opSome(String opType, String domain, String nodeName, List<String> inputs, Map<String, Object> attrs,
+                           int... wanted) {
+        int n = java.util.Arrays.stream(wanted).max().orElse(0) + 1;
+        String[] outs = opN(opType, domain, nodeName, inputs, attrs, n);
+        graph.removeNode(graph.getNodeCount() - 1);
+        NodeProto.Builder node = NodeProto.newBuilder().setOpType(opType).setName(nodeName).addAllInput(inputs);
+        if (!domain.isEmpty()) node.setDomain(domain);
+        java.util.Set<Integer> keep = new java.util.HashSet<>();
+        for (int w : wanted) keep.add(w);
+        for (int i = 0; i < n; i++) {
+            if (!keep.contains(i)) outs[i] = "";
+            node.addOutput(outs[i]);
+        }
+        for (Map.Entry<String, Object> a : attrs.entrySet()) node.addAttribute(attr(a.getKey(), a.getValue()));
+        graph.addNode(node);
+        return outs;
+    }
+
     /** Adds a node in a given domain with {@code outputs} outputs named {@code <nodeName>:i}. */
     public String[] opN(String opType, String domain, String nodeName, List<String> inputs,
                         Map<String, Object> attrs, int outputs) {
@@ -246,6 +350,9 @@ public final class GraphBuilder implements AutoCloseable {
         if (!domain.isEmpty()) {
             n.setDomain(domain);
             opsets.putIfAbsent(domain, 1);
+            contribOps.add(domain + ":" + opType);
+        } else if (ORT_DEFAULT_DOMAIN_OPS.contains(opType)) {
+            contribOps.add(opType);
         }
         String[] outs = new String[outputs];
         for (int i = 0; i < outputs; i++) {
@@ -315,9 +422,35 @@ public final class GraphBuilder implements AutoCloseable {
         return name;
     }
 
-    /** The graph's signature for the manifest: inputs and outputs with dtype names and (symbolic) shapes. */
+    /**
+     * Labels the graph for the manifest: its compute/weight dtype ({@code fp32}, {@code fp16}, {@code int4}, ...)
+     * and its op set ({@code standard} or {@code fused}).
+     */
+    public void describe(String dtype, String opSet) {
+        this.dtypeLabel = dtype;
+        this.opSetLabel = opSet;
+    }
+
+    /** Non-standard ops used so far, sorted ({@code com.microsoft:GroupQueryAttention}, ...). */
+    public List<String> contribOps() {
+        return List.copyOf(contribOps);
+    }
+
+    /** Number of nodes so far. */
+    public int nodeCount() {
+        return graph.getNodeCount();
+    }
+
+    /**
+     * The graph's signature for the manifest: inputs and outputs with dtype names and (symbolic) shapes, its dtype
+     * and op set (as given to {@link #describe}; {@code fp32}/{@code fp16} after the weight type and
+     * {@code standard} when not described) and the non-standard ops it needs.
+     */
     public Manifest.GraphSpec spec(String file, String dataFileName) {
-        return new Manifest.GraphSpec(file, dataFileName, ioSpecs(graph.getInputList()), ioSpecs(graph.getOutputList()));
+        String dtype = dtypeLabel != null ? dtypeLabel : weightType == WeightType.FLOAT16 ? "fp16" : "fp32";
+        String opSet = opSetLabel != null ? opSetLabel : contribOps.isEmpty() ? "standard" : "fused";
+        return new Manifest.GraphSpec(file, dataFileName, ioSpecs(graph.getInputList()), ioSpecs(graph.getOutputList()),
+                dtype, opSet, contribOps());
     }
 
     private static List<Manifest.IoSpec> ioSpecs(List<ValueInfoProto> values) {
@@ -341,6 +474,8 @@ public final class GraphBuilder implements AutoCloseable {
             case TensorProto.DataType.INT64_VALUE -> "int64";
             case TensorProto.DataType.INT32_VALUE -> "int32";
             case TensorProto.DataType.BOOL_VALUE -> "bool";
+            case TensorProto.DataType.UINT8_VALUE -> "uint8";
+            case TensorProto.DataType.BFLOAT16_VALUE -> "bfloat16";
             default -> "onnx_type_" + elemType;
         };
     }

@@ -31,17 +31,33 @@ final class TextGraphs implements AutoCloseable {
         this.session = session;
     }
 
-    /** Writes the preset's tiny checkpoint config, builds the decoder graph and opens it on the CPU. */
+    /** Writes the preset's tiny checkpoint config, builds the standard decoder graph and opens it on the CPU. */
     static TextGraphs decoder(Path dir, String preset, long seed, GraphBuilder.WeightType wt) throws Exception {
-        Qwen2AudioConfig full = MakeTiny.write(dir.resolve("ckpt"), new MakeTiny.Options(MakeTiny.preset(preset), seed, null, null));
+        return decoder(dir, MakeTiny.preset(preset), seed, GraphOps.STANDARD, Dtype.of(wt));
+    }
+
+    /** The decoder graph of a preset in the given op set and dtype, opened on the CPU. */
+    static TextGraphs decoder(Path dir, String preset, long seed, GraphOps ops, Dtype dtype) throws Exception {
+        return decoder(dir, MakeTiny.preset(preset), seed, ops, dtype);
+    }
+
+    static TextGraphs decoder(Path dir, MakeTiny.Preset preset, long seed, GraphOps ops, Dtype dtype) throws Exception {
+        Qwen2AudioConfig full = MakeTiny.write(dir.resolve("ckpt"), new MakeTiny.Options(preset, seed, null, null));
         TensorSource w = MakeTiny.weights(full, seed);
-        Path onnx = dir.resolve("decoder-" + wt + ".onnx");
-        try (GraphBuilder g = new GraphBuilder("decoder", dir.resolve("decoder-" + wt + ".onnx.data"), wt)) {
-            DecoderGraph.build(g, full.text(), w);
+        String name = "decoder-" + ops.label() + "-" + dtype.label();
+        Path onnx = dir.resolve(name + ".onnx");
+        try (GraphBuilder g = new GraphBuilder("decoder", dir.resolve(name + ".onnx.data"), dtype.weightType())) {
+            DecoderGraph.build(g, full.text(), w, ops, dtype);
             g.save(onnx, "test");
+            lastOps = g.contribOps();
+            lastNodes = g.nodeCount();
         }
         return new TextGraphs(full.text(), w, ENV.createSession(onnx.toString(), new OrtSession.SessionOptions()));
     }
+
+    /** Non-standard ops and node count of the graph built last (test diagnostics). */
+    static java.util.List<String> lastOps;
+    static int lastNodes;
 
     /** Decoder outputs of one run, flattened row-major. */
     record Out(float[] logits, float[][] hidden, float[][] presentK, float[][] presentV, int total) {
@@ -60,8 +76,8 @@ final class TextGraphs implements AutoCloseable {
             for (int i = 0; i < L; i++) {
                 float[] k = pastK == null ? new float[0] : pastK[i], v = pastV == null ? new float[0] : pastV[i];
                 long[] shape = {b, kvH, p, d};
-                in.put("past_key_values." + i + ".key", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(k), shape));
-                in.put("past_key_values." + i + ".value", OnnxTensor.createTensor(ENV, FloatBuffer.wrap(v), shape));
+                in.put("past_key_values." + i + ".key", kvTensor(k, shape));
+                in.put("past_key_values." + i + ".value", kvTensor(v, shape));
             }
             try (OrtSession.Result r = session.run(new HashMap<>(in))) {
                 float[][] hidden = new float[L + 1][];
@@ -78,8 +94,30 @@ final class TextGraphs implements AutoCloseable {
         }
     }
 
+    /** A KV tensor in the element type the session declares for the past inputs (float32 or float16). */
+    private OnnxTensor kvTensor(float[] values, long[] shape) throws OrtException {
+        if (kvType() == ai.onnxruntime.OnnxJavaType.FLOAT16) {
+            java.nio.ShortBuffer sb = java.nio.ShortBuffer.allocate(values.length);
+            for (float f : values) sb.put(ai.onnxruntime.platform.Fp16Conversions.floatToFp16(f));
+            sb.flip();
+            return OnnxTensor.createTensor(ENV, sb, shape, ai.onnxruntime.OnnxJavaType.FLOAT16);
+        }
+        return OnnxTensor.createTensor(ENV, FloatBuffer.wrap(values), shape);
+    }
+
+    ai.onnxruntime.OnnxJavaType kvType() throws OrtException {
+        return ((ai.onnxruntime.TensorInfo) session.getInputInfo().get("past_key_values.0.key").getInfo()).type;
+    }
+
     static float[] floats(OrtSession.Result r, String name) {
-        FloatBuffer fb = ((OnnxTensor) r.get(name).orElseThrow(() -> new AssertionError("no output " + name))).getFloatBuffer();
+        OnnxTensor tensor = (OnnxTensor) r.get(name).orElseThrow(() -> new AssertionError("no output " + name));
+        if (tensor.getInfo().type == ai.onnxruntime.OnnxJavaType.FLOAT16) {
+            java.nio.ShortBuffer sb = tensor.getShortBuffer();
+            float[] a = new float[sb.remaining()];
+            for (int i = 0; i < a.length; i++) a[i] = ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(sb.get(i));
+            return a;
+        }
+        FloatBuffer fb = tensor.getFloatBuffer();
         float[] a = new float[fb.remaining()];
         fb.get(a);
         return a;

@@ -70,8 +70,28 @@ public record Manifest(
     public record IoSpec(String name, String dtype, List<Object> shape) {
     }
 
-    /** A graph file, its external data file (may be null) and its signature. */
-    public record GraphSpec(String file, String data, List<IoSpec> inputs, List<IoSpec> outputs) {
+    /**
+     * A graph file, its external data file (may be null), its signature, its dtype ({@code fp32}, {@code fp16},
+     * {@code int8}, {@code int4}, {@code bf16}; null in manifests written before it was recorded: fp32), its op set
+     * ({@code standard}: standard ONNX opset-17 ops only, runs on any runtime; {@code fused}: ONNX Runtime contrib
+     * ops) and the non-standard ops it needs ({@code com.microsoft:GroupQueryAttention}, ...), which serving checks
+     * against the installed runtime before opening it.
+     */
+    public record GraphSpec(String file, String data, List<IoSpec> inputs, List<IoSpec> outputs, String dtype,
+                            String opSet, List<String> ops) {
+        public GraphSpec(String file, String data, List<IoSpec> inputs, List<IoSpec> outputs) {
+            this(file, data, inputs, outputs, null, null, null);
+        }
+
+        /** The same graph with its files moved under {@code prefix} (e.g. {@code adapters/ldv/}). */
+        public GraphSpec under(String prefix) {
+            return new GraphSpec(prefix + file, data == null ? null : prefix + data, inputs, outputs, dtype, opSet, ops);
+        }
+
+        /** The non-standard ops this graph needs (empty when none or not recorded). */
+        public List<String> requiredOps() {
+            return ops == null ? List.of() : ops;
+        }
     }
 
     /** A domain adapter: the environment it maps from, its graph and its adapter_config.json. */
