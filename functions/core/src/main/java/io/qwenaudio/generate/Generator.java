@@ -1,12 +1,18 @@
 package io.qwenaudio.generate;
 
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.runtime.binding.MemoryInfo;
+import io.qwenaudio.runtime.binding.NativeTensor;
+import io.qwenaudio.runtime.binding.OrtCApi;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.PromptBuilder.Prompt;
 import io.qwenaudio.text.Tokenizer;
@@ -30,14 +36,18 @@ import java.util.Set;
  * cache (prefill), then one decoder run per new token (decode) until a stop token, a stop string or
  * {@code max_new_tokens}.
  *
- * <p>The KV cache stays in ONNX Runtime's memory: the {@code present.*} tensors of a run's (still open)
- * {@link OrtSession.Result} are passed as the next run's {@code past_key_values.*} inputs and that result is closed
- * only after the next run, so no key or value is copied into Java. Only {@code logits [1, 1, V]} comes back to
- * Java per token, for the {@link Sampler}. Runs ask for the outputs they need only ({@code logits} and
- * {@code present.*} when generating, {@code hidden_states.*} in no-decode mode).
+ * <p>This object is the shared model: thread-safe, one instance serves concurrent requests (ONNX Runtime sessions
+ * are thread-safe). Each {@link #generate} call makes a cheap per-request {@link GenerationState} (as sherpa-onnx
+ * separates the model from the per-request stream) that owns the KV cache handles, the IO binding and the step
+ * loop, and releases them when the request ends. Owns its sessions and the tokenizer.
  *
- * <p>Thread-safe: one instance serves concurrent requests (ONNX Runtime sessions are thread-safe; per-request state
- * lives on the calling thread). Owns its sessions and the tokenizer.
+ * <p>The KV cache stays where the execution provider computed it. With IO binding on (the default) the
+ * {@code present.*} outputs are bound to the provider's device memory and passed, as they are, as the next step's
+ * {@code past_key_values.*} inputs ({@link io.qwenaudio.runtime.binding.IoBinding}); with it off, the
+ * {@code present.*} tensors of a run's still open {@link OrtSession.Result} are the next run's inputs (no copy into
+ * Java on the CPU, but under CUDA the Java API brings every output back to host memory). Either way only the
+ * last position's logits {@code [V]} come back to Java per token, for the {@link Sampler}; the KV tensors' element
+ * type is the one the decoder declares (fp32 or fp16).
  */
 public final class Generator implements AutoCloseable {
 
@@ -49,14 +59,50 @@ public final class Generator implements AutoCloseable {
     private final int hidden, layers, kvHeads, headDim, vocab, maxPositions;
     private final Set<String> decodeOutputs;
     private final Set<String> hiddenOutputs;
+    /** ONNX element type of each past_key_values input, as the decoder declares it ([L][0 = key, 1 = value]). */
+    private final int[][] pastTypes;
+    private final KvPlacement placement;
+    /** Memory infos of the bound path (null with IO binding off); shared by all requests, closed by the owner. */
+    private final MemoryInfo cpuMemory, kvMemory;
+    private final boolean owner;
 
+    /**
+     * Where the KV cache of a generation lives.
+     *
+     * @param ioBinding bind the decoder's inputs and outputs through ONNX Runtime's IO binding (true) or use the
+     *                  Java API's run (false)
+     * @param device    ONNX Runtime's memory name for the KV cache with IO binding: {@code Cpu} or {@code Cuda}
+     * @param deviceId  the device ordinal
+     */
+    public record KvPlacement(boolean ioBinding, String device, int deviceId) {
+        public static final KvPlacement CPU_BOUND = new KvPlacement(true, "Cpu", 0);
+        public static final KvPlacement PLAIN = new KvPlacement(false, "Cpu", 0);
+
+        /** The placement for a provider as {@code SessionFactory#provider()} names it ({@code cpu}, {@code cuda:0}). */
+        public static KvPlacement forProvider(String provider, boolean ioBinding) {
+            if (provider.startsWith("cuda")) {
+                int id = provider.contains(":") ? Integer.parseInt(provider.substring(provider.indexOf(':') + 1)) : 0;
+                return new KvPlacement(ioBinding, MemoryInfo.CUDA, id);
+            }
+            return new KvPlacement(ioBinding, "Cpu", 0);
+        }
+    }
+
+    /** A generator on the CPU with IO binding on. */
     public Generator(OrtEnvironment env, OrtSession embedTokens, OrtSession decoder, Tokenizer tokenizer, Manifest manifest)
             throws OrtException {
+        this(env, embedTokens, decoder, tokenizer, manifest, KvPlacement.CPU_BOUND);
+    }
+
+    public Generator(OrtEnvironment env, OrtSession embedTokens, OrtSession decoder, Tokenizer tokenizer, Manifest manifest,
+                     KvPlacement placement) throws OrtException {
         this.env = env;
         this.embed = embedTokens;
         this.decoder = decoder;
         this.tokenizer = tokenizer;
         this.manifest = manifest;
+        this.placement = placement;
+        this.owner = true;
         Manifest.TextDims t = manifest.text();
         this.hidden = t.hiddenSize();
         this.layers = t.numLayers();
@@ -84,6 +130,77 @@ public final class Generator implements AutoCloseable {
         Set<String> decOut = new HashSet<>(dec);
         decOut.addAll(hs);
         requireNames("decoder", decoder.getOutputInfo().keySet(), decOut);
+        Map<String, NodeInfo> inputs = decoder.getInputInfo();
+        this.pastTypes = new int[layers][2];
+        for (int i = 0; i < layers; i++) {
+            pastTypes[i][0] = NativeTensor.elementType(((TensorInfo) inputs.get("past_key_values." + i + ".key").getInfo()).onnxType);
+            pastTypes[i][1] = NativeTensor.elementType(((TensorInfo) inputs.get("past_key_values." + i + ".value").getInfo()).onnxType);
+        }
+        if (placement.ioBinding()) {
+            long seen = OrtCApi.get().inputCount(decoder);
+            if (seen != decoder.getNumInputs()) {
+                throw new IllegalStateException("the IO binding reads " + seen + " decoder inputs through the native "
+                        + "session handle, the Java API " + decoder.getNumInputs() + ": the onnxruntime jar is not the "
+                        + "one this binding was written for; set qwen-audio.runtime.io-binding=off");
+            }
+            MemoryInfo cpu = MemoryInfo.cpu();
+            try {
+                this.kvMemory = placement.device().equalsIgnoreCase("Cpu") ? cpu
+                        : MemoryInfo.device(placement.device(), placement.deviceId());
+            } catch (OrtException | RuntimeException e) {
+                cpu.close();
+                throw e;
+            }
+            this.cpuMemory = cpu;
+        } else {
+            this.cpuMemory = null;
+            this.kvMemory = null;
+        }
+    }
+
+    /** A view sharing {@code g}'s sessions with another placement; closing it releases only its memory infos. */
+    private Generator(Generator g, KvPlacement placement) throws OrtException {
+        this.env = g.env;
+        this.embed = g.embed;
+        this.decoder = g.decoder;
+        this.tokenizer = g.tokenizer;
+        this.manifest = g.manifest;
+        this.hidden = g.hidden;
+        this.layers = g.layers;
+        this.kvHeads = g.kvHeads;
+        this.headDim = g.headDim;
+        this.vocab = g.vocab;
+        this.maxPositions = g.maxPositions;
+        this.decodeOutputs = g.decodeOutputs;
+        this.hiddenOutputs = g.hiddenOutputs;
+        this.pastTypes = g.pastTypes;
+        this.placement = placement;
+        this.owner = false;
+        if (placement.ioBinding()) {
+            this.cpuMemory = MemoryInfo.cpu();
+            this.kvMemory = placement.device().equalsIgnoreCase("Cpu") ? cpuMemory
+                    : MemoryInfo.device(placement.device(), placement.deviceId());
+        } else {
+            this.cpuMemory = null;
+            this.kvMemory = null;
+        }
+    }
+
+    /**
+     * This model with IO binding switched on or off (same sessions, same tokenizer), e.g. to compare the two paths
+     * in one process. Close the view when done; it does not close the shared sessions.
+     */
+    public Generator withIoBinding(boolean on) throws OrtException {
+        return new Generator(this, new KvPlacement(on, placement.device(), placement.deviceId()));
+    }
+
+    /** Whether decode steps go through ONNX Runtime's IO binding. */
+    public boolean ioBinding() {
+        return placement.ioBinding();
+    }
+
+    public KvPlacement placement() {
+        return placement;
     }
 
     private static void requireNames(String graph, Set<String> have, Set<String> want) {
@@ -108,9 +225,13 @@ public final class Generator implements AutoCloseable {
         return GenerationOptions.defaults(manifest);
     }
 
-    /** Bytes of float32 KV cache per position: 2 (K and V) x layers x kvH x headDim x 4. */
+    /** Bytes of KV cache per position: K and V x layers x kvH x headDim x the declared element size (4 fp32, 2 fp16). */
     public long kvBytesPerToken() {
-        return 2L * layers * kvHeads * headDim * Float.BYTES;
+        long b = 0;
+        for (int[] t : pastTypes) {
+            b += (long) kvHeads * headDim * (NativeTensor.elementBytes(t[0]) + NativeTensor.elementBytes(t[1]));
+        }
+        return b;
     }
 
     /** {@link #generate(Prompt, FloatTensor, GenerationOptions, TokenListener)} without streaming. */
@@ -133,62 +254,81 @@ public final class Generator implements AutoCloseable {
         long t0 = System.nanoTime();
         o.validate();
         int s = prompt.length();
-        // compared without adding, so a huge max_new_tokens cannot overflow past the check (the arrays below are
-        // sized by s + max_new_tokens <= maxPositions)
+        // compared without adding, so a huge max_new_tokens cannot overflow past the check (the request's buffers
+        // are sized by s + max_new_tokens <= maxPositions)
         if (o.maxNewTokens() > maxPositions - s) throw new ContextOverflowException(s, o.maxNewTokens(), maxPositions);
-        Set<Integer> stopIds = new HashSet<>(o.stopTokenIds());
-        Sampler sampler = new Sampler(o);
-        sampler.observe(prompt.ids());
-        TextAssembler text = new TextAssembler(tokenizer, o.stopStrings());
-        StringBuilder out = new StringBuilder();
-        int[] ids = new int[o.maxNewTokens()];
-        int n = 0;
-        Generation.FinishReason reason = null;
-        long tFirst = 0, tLast;
-        LongBuffer ones = directLongs(s + o.maxNewTokens());
-        for (int i = 0; i < s + o.maxNewTokens(); i++) ones.put(i, 1L);
-
-        OrtSession.Result r = prefill(prompt, audioEmbeds, ones, decodeOutputs);
-        try {
-            int pos = s;
-            float[] logits = logits(r);
-            while (true) {
-                int id = sampler.next(logits);                  // logits [V] of the last position
-                sampler.observe(id);
-                ids[n++] = id;
-                if (n == 1) tFirst = System.nanoTime();
-                String piece;
-                if (stopIds.contains(id)) {
-                    piece = text.finish();
-                    reason = Generation.FinishReason.STOP;
-                } else {
-                    // an id the tokenizer does not know (the embedding rows beyond the vocabulary) adds no text and
-                    // generation goes on, as transformers' decode skips it
-                    piece = text.push(id);
-                    if (!text.stopped() && n == o.maxNewTokens()) {
-                        piece += text.finish();
-                        if (!text.stopped()) reason = Generation.FinishReason.LENGTH;
-                    }
-                    if (text.stopped()) reason = Generation.FinishReason.STOP;
-                }
-                out.append(piece);
-                if (listener != null && !listener.onToken(id, piece) && reason == null) {
-                    reason = Generation.FinishReason.CANCELLED;
-                }
-                if (reason != null) break;
-                OrtSession.Result next = step(id, pos, r, ones);
-                r.close();
-                r = next;
-                pos++;
-                logits = logits(r);
-            }
-        } finally {
-            r.close();
+        if (s < 1) throw new InvalidGenerationException("the prompt is empty; at least 1 token is needed");
+        FloatBuffer embeds = promptEmbedRows(prompt, audioEmbeds);                            // [S * H]
+        try (GenerationState state = new GenerationState(this, prompt, o, listener, t0)) {
+            return state.run(embeds);
         }
-        tLast = System.nanoTime();
-        double decodeSeconds = (tLast - tFirst) / 1e9;
-        return new Generation(Arrays.copyOf(ids, n), out.toString(), reason, s, (tFirst - t0) / 1e6,
-                n > 1 && decodeSeconds > 0 ? (n - 1) / decodeSeconds : 0, (tLast - t0) / 1e6);
+    }
+
+    /** The decoder stream of one request: bound (IO binding) or plain, per this generator's placement. */
+    DecoderStream openStream(int maxPositionsOfRequest) throws OrtException {
+        return placement.ioBinding() ? new BoundDecoderStream(this, maxPositionsOfRequest)
+                : new PlainDecoderStream(this, maxPositionsOfRequest);
+    }
+
+    // ---- package-private model facts for the per-request streams ----
+
+    OrtEnvironment env() {
+        return env;
+    }
+
+    OrtSession embedSession() {
+        return embed;
+    }
+
+    OrtSession decoderSession() {
+        return decoder;
+    }
+
+    int hidden() {
+        return hidden;
+    }
+
+    int layers() {
+        return layers;
+    }
+
+    int kvHeads() {
+        return kvHeads;
+    }
+
+    int headDim() {
+        return headDim;
+    }
+
+    int vocab() {
+        return vocab;
+    }
+
+    Set<String> decodeOutputs() {
+        return decodeOutputs;
+    }
+
+    int pastType(int layer, int keyOrValue) {
+        return pastTypes[layer][keyOrValue];
+    }
+
+    MemoryInfo cpuMemory() {
+        return cpuMemory;
+    }
+
+    MemoryInfo kvMemory() {
+        return kvMemory;
+    }
+
+    /** Embedding row of one token id: {@code [H]}, from the embed_tokens graph. */
+    float[] embedRow(int id) throws OrtException {
+        try (OnnxTensor idT = OnnxTensor.createTensor(env, longs(id, 1), new long[] {1, 1});
+             OrtSession.Result e = embed.run(Map.of("input_ids", idT))) {
+            FloatBuffer fb = ((OnnxTensor) e.get(0)).getFloatBuffer();                       // [1, 1, H]
+            float[] row = new float[hidden];
+            fb.get(row);
+            return row;
+        }
     }
 
     /**
@@ -224,38 +364,46 @@ public final class Generator implements AutoCloseable {
             throws OrtException {
         int s = prompt.length();
         if (s < 1) throw new InvalidGenerationException("the prompt is empty; at least 1 token is needed");
+        return prefill(promptEmbedRows(prompt, audioEmbeds), s, ones, outputs);
+    }
+
+    /** Decoder run over {@code s} positions of embeddings {@code [S * H]} with an empty cache (P = 0). */
+    OrtSession.Result prefill(FloatBuffer embeds, int s, LongBuffer ones, Set<String> outputs) throws OrtException {
         Map<String, OnnxTensor> in = new HashMap<>();
-        try (OnnxTensor empty = emptyPast()) {
-            in.put("inputs_embeds", promptEmbeds(prompt, audioEmbeds));                        // [1, S, H]
+        Map<Integer, OnnxTensor> empties = new HashMap<>();
+        try {
+            in.put("inputs_embeds", OnnxTensor.createTensor(env, embeds, new long[] {1, s, hidden}));   // [1, S, H]
             in.put("attention_mask", OnnxTensor.createTensor(env, prefix(ones, s), new long[] {1, s})); // [1, S]
             in.put("position_ids", OnnxTensor.createTensor(env, longs(0, s), new long[] {1, s}));       // [1, S]
             Map<String, OnnxTensor> feed = new HashMap<>(in);
-            for (int i = 0; i < layers; i++) {              // one empty [1, kvH, 0, D] tensor for every layer
-                feed.put("past_key_values." + i + ".key", empty);
-                feed.put("past_key_values." + i + ".value", empty);
+            for (int i = 0; i < layers; i++) {              // one empty [1, kvH, 0, D] tensor per declared type
+                feed.put("past_key_values." + i + ".key", emptyPast(empties, pastTypes[i][0]));
+                feed.put("past_key_values." + i + ".value", emptyPast(empties, pastTypes[i][1]));
             }
             return decoder.run(feed, outputs);
         } finally {
             OnnxValue.close(in);
+            OnnxValue.close(empties.values());
         }
     }
 
-    /**
-     * An empty past [1, kvH, 0, D] in the element type the decoder declares for its KV cache (float32, or float16 /
-     * bfloat16 for half-precision graphs).
-     */
-    private OnnxTensor emptyPast() throws OrtException {
+    /** An empty {@code [1, kvH, 0, D]} tensor of an ONNX element type (float or float16). */
+    private OnnxTensor emptyPast(Map<Integer, OnnxTensor> cache, int type) throws OrtException {
+        OnnxTensor t = cache.get(type);
+        if (t != null) return t;
         long[] shape = {1, kvHeads, 0, headDim};
-        ai.onnxruntime.OnnxJavaType type = ((ai.onnxruntime.TensorInfo) decoder.getInputInfo()
-                .get("past_key_values.0.key").getInfo()).type;
-        if (type == ai.onnxruntime.OnnxJavaType.FLOAT16 || type == ai.onnxruntime.OnnxJavaType.BFLOAT16) {
-            return OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()), shape, type);
+        if (type == NativeTensor.FLOAT) {
+            t = OnnxTensor.createTensor(env, directFloats(0), shape);
+        } else {
+            OnnxJavaType jt = type == NativeTensor.BFLOAT16 ? OnnxJavaType.BFLOAT16 : OnnxJavaType.FLOAT16;
+            t = OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0).order(ByteOrder.nativeOrder()), shape, jt);
         }
-        return OnnxTensor.createTensor(env, directFloats(0), shape);
+        cache.put(type, t);
+        return t;
     }
 
     /** One decode step: the new token at position {@code pos} attends to the cache held by {@code past}. */
-    private OrtSession.Result step(int id, int pos, OrtSession.Result past, LongBuffer ones) throws OrtException {
+    OrtSession.Result step(int id, int pos, OrtSession.Result past, LongBuffer ones) throws OrtException {
         try (OnnxTensor idT = OnnxTensor.createTensor(env, longs(id, 1), new long[] {1, 1});
              OrtSession.Result e = embed.run(Map.of("input_ids", idT));
              OnnxTensor mask = OnnxTensor.createTensor(env, prefix(ones, pos + 1), new long[] {1, pos + 1}); // [1, P+1]
@@ -272,8 +420,8 @@ public final class Generator implements AutoCloseable {
         }
     }
 
-    /** Token embeddings of the prompt with the audio rows written at the audio positions: [1, S, H]. */
-    private OnnxTensor promptEmbeds(Prompt p, FloatTensor audio) throws OrtException {
+    /** Token embeddings of the prompt with the audio rows written at the audio positions: [S * H], direct. */
+    private FloatBuffer promptEmbedRows(Prompt p, FloatTensor audio) throws OrtException {
         int s = p.length();
         int[] ids = p.ids();
         for (int i = 0; i < s; i++) {
@@ -308,7 +456,7 @@ public final class Generator implements AutoCloseable {
             }
         }
         x.rewind();
-        return OnnxTensor.createTensor(env, x, new long[] {1, s, hidden});
+        return x;
     }
 
     /** True when the tokenizer knows the id (the tokenizer drops unknown ids from decoded text silently). */
@@ -316,7 +464,7 @@ public final class Generator implements AutoCloseable {
         return (OnnxTensor) r.get(name).orElseThrow(() -> new IllegalStateException("decoder output " + name + " missing"));
     }
 
-    private static float[] logits(OrtSession.Result r) {
+    static float[] logits(OrtSession.Result r) {
         return floats(r, "logits");
     }
 
@@ -327,11 +475,11 @@ public final class Generator implements AutoCloseable {
         return a;
     }
 
-    private static FloatBuffer directFloats(int n) {
+    static FloatBuffer directFloats(int n) {
         return ByteBuffer.allocateDirect(n * Float.BYTES).order(ByteOrder.nativeOrder()).asFloatBuffer();
     }
 
-    private static LongBuffer directLongs(int n) {
+    static LongBuffer directLongs(int n) {
         return ByteBuffer.allocateDirect(n * Long.BYTES).order(ByteOrder.nativeOrder()).asLongBuffer();
     }
 
@@ -340,7 +488,7 @@ public final class Generator implements AutoCloseable {
         return b.duplicate().position(0).limit(n);
     }
 
-    private static LongBuffer longs(long from, int n) {
+    static LongBuffer longs(long from, int n) {
         LongBuffer b = directLongs(n);
         for (int i = 0; i < n; i++) b.put(i, from + i);
         return b;
@@ -355,10 +503,13 @@ public final class Generator implements AutoCloseable {
     @Override
     public void close() throws OrtException {
         try {
+            if (kvMemory != null && kvMemory != cpuMemory) kvMemory.close();
+            if (cpuMemory != null) cpuMemory.close();
+            if (!owner) return;
             decoder.close();
             embed.close();
         } finally {
-            tokenizer.close();
+            if (owner) tokenizer.close();
         }
     }
 }

@@ -16,4 +16,11 @@ public interface TokenListener {
      *         the generation too, and the exception reaches the caller of {@code generate}
      */
     boolean onToken(int tokenId, String text);
+
+    /**
+     * The logits {@code [V]} the next token is about to be sampled from (before any penalty), once per token and
+     * before {@link #onToken}; for checks and scoring. The array must not be changed. Does nothing by default.
+     */
+    default void onLogits(float[] logits) {
+    }
 }

@@ -121,7 +121,8 @@ public final class ModelArtifacts {
         try {
             embed = openVerified(manifest.graph(Manifest.EMBED_TOKENS));
             decoder = openVerified(manifest.graph(Manifest.DECODER));
-            return new Generator(sessions.environment(), embed, decoder, tokenizer, manifest);
+            return new Generator(sessions.environment(), embed, decoder, tokenizer, manifest,
+                    Generator.KvPlacement.forProvider(sessions.provider(), sessions.options().ioBinding()));
         } catch (OrtException | RuntimeException e) {
             if (decoder != null) decoder.close();
             if (embed != null) embed.close();

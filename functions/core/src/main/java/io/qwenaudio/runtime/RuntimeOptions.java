@@ -15,14 +15,28 @@ import java.util.Locale;
  * @param warmup            run each graph once on dummy input at start so the first request is not slow
  * @param allowSpinning     let idle intra-op threads spin (lowest latency on a dedicated machine); off gives the
  *                          cores back at once, better when several sessions or processes share few cores
+ * @param ioBinding         decode through ONNX Runtime's IO binding so the KV cache stays where the execution
+ *                          provider computed it (device memory under CUDA); off uses the Java API's run, which
+ *                          brings every output back to host memory (configuration: {@code on} / {@code off})
  */
 public record RuntimeOptions(String executionProvider, int deviceId, boolean fallbackToCpu, int intraOpThreads,
-                             int interOpThreads, boolean verifyChecksums, boolean warmup, boolean allowSpinning) {
+                             int interOpThreads, boolean verifyChecksums, boolean warmup, boolean allowSpinning,
+                             boolean ioBinding) {
 
     public static final String PREFIX = "qwen-audio.runtime.";
 
     public static RuntimeOptions defaults() {
-        return new RuntimeOptions("cpu", 0, false, 0, 0, true, true, true);
+        return new RuntimeOptions("cpu", 0, false, 0, 0, true, true, true, true);
+    }
+
+    /** Parses an {@code on}/{@code off} switch of {@code key}; the message names the key and the accepted values. */
+    public static boolean onOff(String key, String value) {
+        String v = value == null ? "" : value.trim().toLowerCase(Locale.ROOT);
+        return switch (v) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException(PREFIX + key + ": '" + value + "' is not accepted; use on or off");
+        };
     }
 
     public boolean cuda() {
@@ -49,30 +63,35 @@ public record RuntimeOptions(String executionProvider, int deviceId, boolean fal
     }
 
     public RuntimeOptions withExecutionProvider(String ep) {
-        return new RuntimeOptions(ep, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verifyChecksums, warmup, allowSpinning);
+        return new RuntimeOptions(ep, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verifyChecksums, warmup, allowSpinning, ioBinding);
     }
 
     public RuntimeOptions withIntraOpThreads(int n) {
-        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, n, interOpThreads, verifyChecksums, warmup, allowSpinning);
+        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, n, interOpThreads, verifyChecksums, warmup, allowSpinning, ioBinding);
     }
 
     public RuntimeOptions withFallbackToCpu(boolean fallback) {
         return new RuntimeOptions(executionProvider, deviceId, fallback, intraOpThreads, interOpThreads, verifyChecksums,
-                warmup, allowSpinning);
+                warmup, allowSpinning, ioBinding);
     }
 
     public RuntimeOptions withVerifyChecksums(boolean verify) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verify,
-                warmup, allowSpinning);
+                warmup, allowSpinning, ioBinding);
     }
 
     public RuntimeOptions withAllowSpinning(boolean spin) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
-                verifyChecksums, warmup, spin);
+                verifyChecksums, warmup, spin, ioBinding);
+    }
+
+    public RuntimeOptions withIoBinding(boolean on) {
+        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
+                verifyChecksums, warmup, allowSpinning, on);
     }
 
     public RuntimeOptions withWarmup(boolean w) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
-                verifyChecksums, w, allowSpinning);
+                verifyChecksums, w, allowSpinning, ioBinding);
     }
 }

@@ -31,7 +31,7 @@ public final class ReplyCache<V> {
         this.ttlNanos = ttl.toNanos();
         this.entries = new LinkedHashMap<>(16, 0.75f, false) {
             @Override
-            protected boolean removeEldestEntry(Map.Entry<String, Entry<V>> eldest) {
+            protected boolean removeEldestEntry(Map.Entry<String, ReplyCache.Entry<V>> eldest) {
                 return size() > ReplyCache.this.maxEntries;
             }
         };

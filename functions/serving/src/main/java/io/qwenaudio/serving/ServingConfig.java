@@ -83,6 +83,15 @@ public interface ServingConfig {
         @WithName("allow-spinning")
         @WithDefault("true")
         boolean allowSpinning();
+
+        /**
+         * {@code on}: decode through ONNX Runtime's IO binding, so the KV cache stays in the execution provider's
+         * memory (device memory under CUDA) between steps; {@code off}: the Java API's run (every output comes back
+         * to host memory). Both give identical ids.
+         */
+        @WithName("io-binding")
+        @WithDefault("on")
+        String ioBinding();
     }
 
     /** Micro-batching of encoder windows across concurrent requests. */

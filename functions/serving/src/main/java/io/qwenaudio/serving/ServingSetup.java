@@ -76,9 +76,10 @@ public class ServingSetup {
 
     public RuntimeOptions runtimeOptions() {
         ServingConfig.Runtime r = config.runtime();
-        RuntimeOptions o = new RuntimeOptions(r.executionProvider(), r.deviceId(), r.fallbackToCpu(), r.intraOpThreads(),
-                r.interOpThreads(), r.verifyChecksums(), r.warmup(), r.allowSpinning());
         try {
+            RuntimeOptions o = new RuntimeOptions(r.executionProvider(), r.deviceId(), r.fallbackToCpu(), r.intraOpThreads(),
+                    r.interOpThreads(), r.verifyChecksums(), r.warmup(), r.allowSpinning(),
+                    RuntimeOptions.onOff("io-binding", r.ioBinding()));
             return o.validate();
         } catch (IllegalArgumentException e) {
             throw new ConfigurationException(e.getMessage(), Set.of(firstWord(e.getMessage())));

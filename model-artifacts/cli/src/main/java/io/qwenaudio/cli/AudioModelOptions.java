@@ -39,13 +39,20 @@ final class AudioModelOptions {
     @Option(names = "--no-verify", description = "Skip the sha256 check of the artifact files.")
     boolean noVerify;
 
+    @Option(names = "--io-binding", defaultValue = "on", paramLabel = "on|off",
+            description = "Decode through ONNX Runtime's IO binding, keeping the KV cache in the execution provider's "
+                    + "memory (default: ${DEFAULT-VALUE}); off uses the plain Java API run.")
+    String ioBinding;
+
     /** The artifacts, opened on the chosen execution provider (no warm-up: one request). */
     ModelArtifacts open() {
         CliFiles.requireDirectory(artifacts, "artifacts directory");
         CliFiles.requireReadable(audio, "audio file");
-        RuntimeOptions opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
-                .withVerifyChecksums(!noVerify).withWarmup(false);
+        RuntimeOptions opts;
         try {
+            opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
+                    .withVerifyChecksums(!noVerify).withWarmup(false)
+                    .withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
             opts.validate();
         } catch (IllegalArgumentException e) {
             throw new UserInputException(e.getMessage());
