@@ -54,6 +54,17 @@ public final class PromptBuilder {
     }
 
     /**
+     * The raw form of a text prompt for a base checkpoint: one {@code <|audio_bos|><|AUDIO|><|audio_eos|>} per clip,
+     * then {@code text} as plain text (special-token strings in it are not parsed).
+     */
+    public Prompt audioThenText(String text, int[] audioTokens) {
+        RenderedPrompt r = new RenderedPrompt(List.of(
+                new RenderedPrompt.Segment(ChatTemplate.AUDIO_PLACEHOLDER.repeat(audioTokens.length), true),
+                new RenderedPrompt.Segment(text, false)));
+        return expand(tokenizer.encode(r), audioTokens);
+    }
+
+    /**
      * Expands raw prompt ids: every occurrence of the audio token id marks where the next clip goes.
      *
      * @throws IllegalArgumentException when the number of placeholders differs from the number of clips

@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.checkpoint.ChatTemplateFile;
+import java.nio.charset.StandardCharsets;
 import io.qwenaudio.checkpoint.Checkpoint;
 import io.qwenaudio.checkpoint.CheckpointException;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
@@ -47,9 +49,25 @@ public final class Converter {
     private static final Pattern ADAPTER_NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,62}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    /** What to convert. */
+    /**
+     * What to convert.
+     *
+     * @param promptFormat {@link Manifest#PROMPT_CHAT} (text prompts go through the chat template) or
+     *                     {@link Manifest#PROMPT_RAW} (a base checkpoint: text prompts follow the audio placeholder)
+     */
     public record Options(Path checkpoint, Path out, GraphBuilder.WeightType dtype, List<Path> loras,
-                          Map<String, Path> adapters) {
+                          Map<String, Path> adapters, String promptFormat) {
+        public Options {
+            if (!Manifest.PROMPT_CHAT.equals(promptFormat) && !Manifest.PROMPT_RAW.equals(promptFormat)) {
+                throw new CheckpointException("prompt format '" + promptFormat + "' is not supported: use "
+                        + Manifest.PROMPT_CHAT + " or " + Manifest.PROMPT_RAW);
+            }
+        }
+
+        /** Chat prompts. */
+        public Options(Path checkpoint, Path out, GraphBuilder.WeightType dtype, List<Path> loras, Map<String, Path> adapters) {
+            this(checkpoint, out, dtype, loras, adapters, Manifest.PROMPT_CHAT);
+        }
     }
 
     private final PrintStream progress;
@@ -105,6 +123,7 @@ public final class Converter {
                 throw new CheckpointException("no tokenizer files in " + o.checkpoint() + ": need tokenizer.json, or "
                         + "vocab.json + merges.txt (copy them from the model's hub repository)");
             }
+            String chatTemplate = copyChatTemplate(o.checkpoint(), tmp);
             JsonNode generation = null;
             Path gen = o.checkpoint().resolve(GENERATION_CONFIG);
             if (Files.isRegularFile(gen)) {
@@ -126,7 +145,7 @@ public final class Converter {
                             cfg.text().numAttentionHeads(), cfg.text().numKeyValueHeads(), cfg.text().headDim(),
                             cfg.text().maxPositionEmbeddings()),
                     special, generation, graphs, adapters, loraSpecs, tokenizerFiles,
-                    JSON.readTree(cfg.rawJson()), null);
+                    JSON.readTree(cfg.rawJson()), null, o.promptFormat(), chatTemplate);
             m = m.withFiles(Manifest.hashFiles(tmp, listFiles(tmp)));
             m.write(tmp);
             moveIntoPlace(tmp, o.out());
@@ -136,6 +155,21 @@ public final class Converter {
             deleteTree(tmp);
             throw e;
         }
+    }
+
+    /**
+     * Copies the checkpoint's own chat template ({@link ChatTemplateFile}) to {@link Manifest#CHAT_TEMPLATE_FILE};
+     * returns that name, or null when the checkpoint has none (serving then uses the ChatML fallback).
+     */
+    private String copyChatTemplate(Path checkpoint, Path tmp) throws IOException {
+        var found = ChatTemplateFile.find(checkpoint);
+        if (found.isEmpty()) {
+            log("no chat template in %s: serving uses the Qwen2-Audio-Instruct ChatML", checkpoint);
+            return null;
+        }
+        Files.writeString(tmp.resolve(Manifest.CHAT_TEMPLATE_FILE), found.get().template(), StandardCharsets.UTF_8);
+        log("chat template from %s", found.get().source());
+        return Manifest.CHAT_TEMPLATE_FILE;
     }
 
     /** Adds (or replaces) a domain adapter in an existing artifacts directory and updates the manifest. */
