@@ -22,7 +22,8 @@ import java.util.UUID;
  * {@code POST /v1/audio/describe}: audio in, text out, through the whole chain on the in-process bus
  * ({@code audio.received -> encode -> adapt -> generate -> text.generated}). The body is the audio file itself
  * (WAV, FLAC or MP3; options as query parameters) or JSON {@code {"audio": "<base64>", "environment": ...,
- * "generate": {...}}}.
+ * "generate": {...}}}. {@code raw_prompt} (query parameter, or in {@code generate}) replaces the chat template, as
+ * base checkpoints are prompted; special tokens are parsed there and only there.
  */
 @Path("/v1/audio/describe")
 public class DescribeResource {
@@ -42,9 +43,9 @@ public class DescribeResource {
                                  @QueryParam("max_new_tokens") Integer maxNewTokens, @QueryParam("greedy") Boolean greedy,
                                  @QueryParam("temperature") Double temperature, @QueryParam("top_k") Integer topK,
                                  @QueryParam("top_p") Double topP, @QueryParam("repetition_penalty") Double repetitionPenalty,
-                                 @QueryParam("seed") Long seed) {
+                                 @QueryParam("seed") Long seed, @QueryParam("raw_prompt") String rawPrompt) {
         Wire.GenerateParams p = new Wire.GenerateParams(prompt, system, null, maxNewTokens, greedy, temperature, topK, topP,
-                repetitionPenalty, seed, null);
+                repetitionPenalty, seed, null, rawPrompt);
         BlobStore store = setup.codec().store();
         if (store == null) {
             return describe(new Wire.EncodeRequest(Base64.getEncoder().encodeToString(audio), null, environment, null, p));

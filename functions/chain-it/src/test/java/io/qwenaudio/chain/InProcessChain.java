@@ -42,7 +42,7 @@ final class InProcessChain implements AutoCloseable {
         Map<String, DomainAdapter> adapters = new TreeMap<>();
         for (Map.Entry<String, String> e : environments.entrySet()) adapters.put(e.getKey(), a.adapterAt(e.getValue()));
         adapt = new AdaptStage(adapters, codec, d);
-        generate = new GenerateStage(a.projector(), a.generator(), codec, d);
+        generate = new GenerateStage(a.projector(), a.generator(), codec, d, a.chatTemplate());
     }
 
     Run run(Wire.EncodeRequest request, String requestId) {

@@ -94,12 +94,26 @@ public final class Wire {
     /**
      * Generation options carried from the request to the generate stage (names as in the OpenAI API and
      * {@code qwen-audio generate}). Absent fields take the model's generation defaults.
+     *
+     * @param prompt    the user's text, encoded as plain text inside the chat template (or after the audio
+     *                  placeholder for artifacts converted with {@code --prompt-format raw})
+     * @param rawPrompt a raw prompt replacing the template, as base checkpoints are prompted:
+     *                  {@code <|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:}; special tokens written in it are
+     *                  parsed and each {@code <|AUDIO|>} marks a clip
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record GenerateParams(String prompt, String system, List<Integer> promptIds, Integer maxNewTokens,
                                  Boolean greedy, Double temperature, Integer topK, Double topP,
-                                 Double repetitionPenalty, Long seed, List<String> stop) {
+                                 Double repetitionPenalty, Long seed, List<String> stop, String rawPrompt) {
+
+        /** Without a raw prompt. */
+        public GenerateParams(String prompt, String system, List<Integer> promptIds, Integer maxNewTokens,
+                              Boolean greedy, Double temperature, Integer topK, Double topP,
+                              Double repetitionPenalty, Long seed, List<String> stop) {
+            this(prompt, system, promptIds, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, stop,
+                    null);
+        }
     }
 
     /**

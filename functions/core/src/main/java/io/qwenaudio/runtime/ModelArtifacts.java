@@ -11,6 +11,8 @@ import io.qwenaudio.generate.Generator;
 import io.qwenaudio.runtime.GraphSupport;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.runtime.SessionFactory;
+import io.qwenaudio.text.ChatTemplate;
+import io.qwenaudio.text.ChatTemplates;
 import io.qwenaudio.text.Tokenizer;
 
 import java.nio.file.Path;
@@ -129,6 +131,12 @@ public final class ModelArtifacts {
             tokenizer.close();
             throw e;
         }
+    }
+
+    /** The checkpoint's own chat template (copied at conversion), or the ChatML fallback when it had none. */
+    public ChatTemplate chatTemplate() {
+        if (verify && manifest.chatTemplate() != null) manifest.verify(dir, List.of(manifest.chatTemplate()));
+        return ChatTemplates.forArtifacts(dir, manifest);
     }
 
     /** The adapter converted under {@code name}; the error lists the adapters the artifacts have. */

@@ -13,6 +13,7 @@ import io.qwenaudio.generate.TokenListener;
 import io.qwenaudio.projector.Projector;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
+import io.qwenaudio.text.ChatTemplate;
 import io.qwenaudio.text.PromptBuilder;
 
 import java.util.ArrayList;
@@ -20,7 +21,8 @@ import java.util.Arrays;
 import java.util.List;
 
 /**
- * The generate stage: audio hidden states of one or more clips -> projector -> ChatML prompt with the audio
+ * The generate stage: audio hidden states of one or more clips -> projector -> prompt (the checkpoint's chat
+ * template, or a raw prompt) with the audio
  * spliced in -> {@link Generator} -> text. Serves the {@code audio.adapted -> text.generated} event, the CLI and
  * the OpenAI-compatible API with the same prompt and option rules. Thread-safe.
  */
@@ -28,6 +30,8 @@ public final class GenerateStage implements AutoCloseable {
 
     /** The user's text when a request gives none. */
     public static final String DEFAULT_PROMPT = "What does the person say?";
+    /** The text after the audio when a request gives none and the artifacts take raw prompts (a base checkpoint). */
+    public static final String DEFAULT_RAW_TEXT = "Generate the caption in English:";
 
     private final Projector projector;
     private final Generator generator;
@@ -35,14 +39,20 @@ public final class GenerateStage implements AutoCloseable {
     private final int dModel;
     private final PromptBuilder prompts;
 
-    /** @param projector, generator owned: closed with this stage */
-    public GenerateStage(Projector projector, Generator generator, TensorCodec codec, int dModel) {
+    private final boolean rawPrompts;
+
+    /**
+     * @param projector, generator owned: closed with this stage
+     * @param template  the checkpoint's chat template ({@code ModelArtifacts.chatTemplate()})
+     */
+    public GenerateStage(Projector projector, Generator generator, TensorCodec codec, int dModel, ChatTemplate template) {
         this.projector = projector;
         this.generator = generator;
         this.codec = codec;
         this.dModel = dModel;
         Manifest m = generator.manifest();
-        this.prompts = new PromptBuilder(generator.tokenizer(), m.specialTokens().audioTokenId());
+        this.prompts = new PromptBuilder(generator.tokenizer(), m.specialTokens().audioTokenId(), template);
+        this.rawPrompts = m.rawPrompts();
     }
 
     public Generator generator() {
@@ -99,6 +109,47 @@ public final class GenerateStage implements AutoCloseable {
         }
     }
 
+    /**
+     * The prompt a request describes: {@code prompt_ids} (raw ids), else {@code raw_prompt} (special tokens parsed),
+     * else the text prompt: in the chat template, or after the audio placeholders when the artifacts take raw prompts
+     * ({@code convert --prompt-format raw}). The text prompt and the system prompt are plain text.
+     */
+    public PromptBuilder.Prompt prompt(Wire.GenerateParams p, int[] audioTokens) {
+        List<Integer> ids = p == null ? null : p.promptIds();
+        boolean hasIds = ids != null && !ids.isEmpty();
+        String raw = p == null ? null : p.rawPrompt();
+        if (raw != null) {
+            if (hasIds) throw new InvalidGenerationException("give either raw_prompt or prompt_ids, not both");
+            if (p.prompt() != null) throw new InvalidGenerationException("give either raw_prompt or prompt, not both: "
+                    + "prompt is the user's text inside the chat template, raw_prompt replaces the template");
+            if (p.system() != null) throw new InvalidGenerationException("system applies to chat prompts; a raw_prompt "
+                    + "has no system turn: write everything the model should see into raw_prompt");
+            if (raw.isBlank()) throw new InvalidGenerationException("raw_prompt is empty: give e.g. "
+                    + "'<|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:' (one <|AUDIO|> per clip)");
+            return checked(() -> prompts.raw(raw, audioTokens));
+        }
+        if (hasIds) return prompt(null, ids, audioTokens);
+        if (rawPrompts) {
+            if (p != null && p.system() != null) {
+                throw new InvalidGenerationException("system is not accepted: these artifacts take raw prompts (converted "
+                        + "with --prompt-format raw for a base checkpoint, which has no system turn); send prompt or raw_prompt");
+            }
+            String text = p != null && p.prompt() != null ? p.prompt() : DEFAULT_RAW_TEXT;
+            return checked(() -> prompts.audioThenText(text, audioTokens));
+        }
+        return prompt(conversation(p), null, audioTokens);
+    }
+
+    private static PromptBuilder.Prompt checked(java.util.function.Supplier<PromptBuilder.Prompt> build) {
+        try {
+            return build.get();
+        } catch (InvalidGenerationException e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InvalidGenerationException(e.getMessage());
+        }
+    }
+
     /** The conversation a {@link Wire.GenerateParams} describes: optional system turn, one clip, the prompt text. */
     public static List<ChatMessage> conversation(Wire.GenerateParams p) {
         List<ChatMessage> messages = new ArrayList<>();
@@ -117,7 +168,7 @@ public final class GenerateStage implements AutoCloseable {
         Wire.GenerateParams p = in.generate();
         GenerationOptions o = options(p);
         FloatTensor x = FiniteValues.require("hidden", codec.decode(in.hidden(), "hidden", -1, dModel)); // [N, d]
-        Result r = generate(List.of(x), conversation(p), p == null ? null : p.promptIds(), o, listener);
+        Result r = generate(List.of(x), p, o, listener);
         Generation g = r.generation();
         Wire.Timings t = (in.timings() == null ? Wire.Timings.none() : in.timings())
                 .withGenerate(r.projectMs(), round2(g.prefillMillis()), round2(g.totalMillis()));
@@ -144,6 +195,27 @@ public final class GenerateStage implements AutoCloseable {
             return new Result(generator.generate(prompt, a.rows(), o, listener), a.ms());
         } catch (OrtException e) {
             throw new IllegalStateException("generation failed in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** Projects every clip, builds the prompt a request describes ({@link #prompt(Wire.GenerateParams, int[])}), generates. */
+    public Result generate(List<FloatTensor> clips, Wire.GenerateParams p, GenerationOptions o, TokenListener listener) {
+        try {
+            Projected a = project(clips);
+            PromptBuilder.Prompt prompt = prompt(p, a.tokens());
+            return new Result(generator.generate(prompt, a.rows(), o, listener), a.ms());
+        } catch (OrtException e) {
+            throw new IllegalStateException("generation failed in ONNX Runtime: " + e.getMessage(), e);
+        }
+    }
+
+    /** No-decode mode for a request's prompt ({@link #prompt(Wire.GenerateParams, int[])}): L+1 hidden states {@code [S, H]}. */
+    public List<FloatTensor> hiddenStates(List<FloatTensor> clips, Wire.GenerateParams p) {
+        try {
+            Projected a = project(clips);
+            return generator.hiddenStates(prompt(p, a.tokens()), a.rows());
+        } catch (OrtException e) {
+            throw new IllegalStateException("forward pass failed in ONNX Runtime: " + e.getMessage(), e);
         }
     }
 

@@ -26,15 +26,48 @@ public final class PromptBuilder {
 
     private final Tokenizer tokenizer;
     private final int audioTokenId;
+    private final ChatTemplate template;
 
+    /** With the ChatML fallback template. */
     public PromptBuilder(Tokenizer tokenizer, int audioTokenId) {
-        this.tokenizer = tokenizer;
-        this.audioTokenId = audioTokenId;
+        this(tokenizer, audioTokenId, ChatTemplate.chatMl());
     }
 
-    /** Renders the conversation with the generation prompt, tokenizes it and expands clip k to {@code audioTokens[k]}. */
+    public PromptBuilder(Tokenizer tokenizer, int audioTokenId, ChatTemplate template) {
+        this.tokenizer = tokenizer;
+        this.audioTokenId = audioTokenId;
+        this.template = template;
+    }
+
+    public ChatTemplate template() {
+        return template;
+    }
+
+    /**
+     * Renders the conversation with the generation prompt, tokenizes it (message text as plain text: only the
+     * template inserts special tokens) and expands clip k to {@code audioTokens[k]}.
+     */
     public Prompt build(List<ChatMessage> messages, int[] audioTokens) {
-        return expand(tokenizer.encode(ChatTemplate.render(messages, true)), audioTokens);
+        return expand(tokenizer.encode(template.render(messages, true)), audioTokens);
+    }
+
+    /**
+     * A raw prompt, as base checkpoints are prompted ({@code <|audio_bos|><|AUDIO|><|audio_eos|>Describe the
+     * music:}): no template, and special tokens written in the text ARE parsed; each {@code <|AUDIO|>} marks a clip.
+     */
+    public Prompt raw(String text, int[] audioTokens) {
+        return expand(tokenizer.encode(text), audioTokens);
+    }
+
+    /**
+     * The raw form of a text prompt for a base checkpoint: one {@code <|audio_bos|><|AUDIO|><|audio_eos|>} per clip,
+     * then {@code text} as plain text (special-token strings in it are not parsed).
+     */
+    public Prompt audioThenText(String text, int[] audioTokens) {
+        RenderedPrompt r = new RenderedPrompt(List.of(
+                new RenderedPrompt.Segment(ChatTemplate.AUDIO_PLACEHOLDER.repeat(audioTokens.length), true),
+                new RenderedPrompt.Segment(text, false)));
+        return expand(tokenizer.encode(r), audioTokens);
     }
 
     /**

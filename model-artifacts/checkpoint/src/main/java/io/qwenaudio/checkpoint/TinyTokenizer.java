@@ -35,17 +35,11 @@ public final class TinyTokenizer {
     public static final List<String> SPECIAL_TOKENS = List.of(
             "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|AUDIO|>", "<|audio_bos|>", "<|audio_eos|>");
 
-    /** The ChatML template of Qwen2-Audio-7B-Instruct (the transformers Qwen2AudioProcessor default). */
-    public static final String CHAT_TEMPLATE =
-            "{% set audio_count = namespace(value=0) %}{% for message in messages %}{% if loop.first and "
-                    + "message['role'] != 'system' %}<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
-                    + "{% endif %}<|im_start|>{{ message['role'] }}\n{% if message['content'] is string %}"
-                    + "{{ message['content'] }}<|im_end|>\n{% else %}{% for content in message['content'] %}"
-                    + "{% if 'audio' in content or 'audio_url' in content %}"
-                    + "{% set audio_count.value = audio_count.value + 1 %}"
-                    + "Audio {{ audio_count.value }}: <|audio_bos|><|AUDIO|><|audio_eos|>\n"
-                    + "{% elif 'text' in content %}{{ content['text'] }}{% endif %}{% endfor %}<|im_end|>\n"
-                    + "{% endif %}{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
+    /**
+     * The chat template of Qwen2-Audio-7B-Instruct ({@code tokenizer_config.json}'s {@code chat_template}; the same text
+     * as transformers' {@code Qwen2AudioProcessor.default_chat_template}), kept in {@code qwen2-audio-instruct.jinja}.
+     */
+    public static final String CHAT_TEMPLATE = resource("qwen2-audio-instruct.jinja");
 
     private static final String[] CORPUS = {
             "The quick brown fox jumps over the lazy dog.",
@@ -205,6 +199,15 @@ public final class TinyTokenizer {
         tc.put("tokenizer_class", "Qwen2Tokenizer");
         tc.putNull("unk_token");
         write(dir.resolve("tokenizer_config.json"), m.writerWithDefaultPrettyPrinter().writeValueAsString(tc));
+    }
+
+    private static String resource(String name) {
+        try (var in = TinyTokenizer.class.getResourceAsStream(name)) {
+            if (in == null) throw new IllegalStateException(name + " is missing from the classpath");
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void write(Path p, String text) throws IOException {

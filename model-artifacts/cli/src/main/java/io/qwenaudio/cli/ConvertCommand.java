@@ -50,14 +50,23 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--adapter", paramLabel = "NAME=<adapter-dir>", description = "Domain adapter to convert; repeatable.")
     List<String> adapters = new ArrayList<>();
 
+    @Option(names = "--prompt-format", defaultValue = "chat", paramLabel = "chat|raw",
+            description = {"How text prompts are formed (default: ${DEFAULT-VALUE}; recorded in manifest.json): chat = the "
+                    + "checkpoint's chat template (ChatML when it has none); raw = for a base checkpoint (Qwen2-Audio-7B): "
+                    + "<|audio_bos|><|AUDIO|><|audio_eos|> + the text, e.g. 'Describe the music:'."})
+    String promptFormat;
+
     @Override
     public Integer call() throws Exception {
         Dtype precision = precision(dtype);
         GraphOps ops = graphOps(graphOps);
         CliFiles.requireDirectory(checkpoint, "checkpoint directory");
+        if (!promptFormat.equals("chat") && !promptFormat.equals("raw")) {
+            throw new UserInputException("--prompt-format " + promptFormat + " is not supported; accepted: chat, raw");
+        }
         CliFiles.requireCreatableDirectory(out, "--out");
         new Converter(System.err).convert(new Converter.Options(checkpoint, out, precision, ops, loras,
-                parseAdapters(adapters)));
+                parseAdapters(adapters), promptFormat));
         System.out.println(out);
         return 0;
     }

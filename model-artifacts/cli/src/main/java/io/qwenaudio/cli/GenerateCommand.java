@@ -20,9 +20,9 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 /**
- * {@code qwen-audio generate <artifacts-dir> <audio-file> [--prompt TEXT | --prompt-ids 1,2,3] ...}: the whole
+ * {@code qwen-audio generate <artifacts-dir> <audio-file> [--prompt TEXT | --raw-prompt TEXT | --prompt-ids 1,2,3] ...}: the whole
  * pipeline on ONNX Runtime with the classes the functions use (features, audio encoder, optional domain adapter,
- * projector, ChatML prompt, {@link io.qwenaudio.generate.Generator}). Streams the text to stdout as it is generated, or prints
+ * projector, the checkpoint's chat template or a raw prompt, {@link io.qwenaudio.generate.Generator}). Streams the text to stdout as it is generated, or prints
  * {@code {"token_ids":[...],"text":"...","finish_reason":"...","prompt_tokens":N}} with {@code --json}; timings go
  * to stderr.
  */
@@ -39,6 +39,12 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--prompt-ids", split = ",", paramLabel = "ID",
             description = "Raw prompt token ids instead of the chat template; the audio placeholder id (<|AUDIO|>) marks where the clip goes.")
     List<String> promptIds;
+
+    @Option(names = "--raw-prompt", paramLabel = "TEXT",
+            description = "A raw prompt instead of the chat template, as base checkpoints are prompted, e.g. "
+                    + "'<|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:'. Special tokens written here (and only here) "
+                    + "are parsed; one <|AUDIO|> per clip.")
+    String rawPrompt;
 
     @Option(names = "--system", paramLabel = "TEXT", description = "System message (default: the template's \"You are a helpful assistant.\").")
     String system;
@@ -73,8 +79,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (promptIds != null && (prompt != null || system != null)) {
-            throw new UserInputException("--prompt-ids replaces the chat template: do not combine it with --prompt or --system");
+        if (promptIds != null && (prompt != null || system != null || rawPrompt != null)) {
+            throw new UserInputException("--prompt-ids replaces the chat template: do not combine it with --prompt, "
+                    + "--raw-prompt or --system");
+        }
+        if (rawPrompt != null && (prompt != null || system != null)) {
+            throw new UserInputException("--raw-prompt replaces the chat template: do not combine it with --prompt or --system");
         }
         ModelArtifacts model = input.open();
         int d = model.manifest().audio().dModel();
@@ -94,7 +104,8 @@ final class GenerateCommand implements Callable<Integer> {
                     + context + " positions, which also holds the prompt and the audio; give at most " + (context - 1));
         }
         // the stage classes the functions run: encode, adapt, generate
-        try (GenerateStage generate = new GenerateStage(model.projector(), model.generator(), null, d)) {
+        var template = model.chatTemplate();
+        try (GenerateStage generate = new GenerateStage(model.projector(), model.generator(), null, d, template)) {
             long t0 = System.nanoTime();
             AudioModelOptions.Audio a = input.encode(model);
             EncodeStage.Encoded e = a.encoded();
@@ -102,7 +113,7 @@ final class GenerateCommand implements Callable<Integer> {
             long t1 = System.nanoTime();
             Generation g;
             try {
-                g = generate.generate(List.of(x), GenerateStage.conversation(p), p.promptIds(), o, json ? null : (id, piece) -> {
+                g = generate.generate(List.of(x), p, o, json ? null : (id, piece) -> {
                     out.print(piece);
                     out.flush();
                     return true;
@@ -144,7 +155,7 @@ final class GenerateCommand implements Callable<Integer> {
         List<Integer> ids = promptIds == null ? null : java.util.Arrays.stream(parseIds(promptIds)).boxed().toList();
         Double penalty = repetitionPenalty != null ? repetitionPenalty : greedy ? Double.valueOf(1.0) : null;
         return new Wire.GenerateParams(prompt, system, ids, maxNewTokens, greedy ? Boolean.TRUE : null, temperature, topK,
-                topP, penalty, seed, null);
+                topP, penalty, seed, null, rawPrompt);
     }
 
     /** Generation option names in a message as this command's flags, e.g. "top_p" -> "--top-p". */

@@ -313,7 +313,7 @@ class CliBadInputCorpusTest {
         assertNotEquals(NOPLoggerFactory.class, LoggerFactory.getILoggerFactory().getClass());
         assertFalse(java.util.logging.Logger.getLogger("ai.djl.util.cuda.CudaUtils").isLoggable(Level.WARNING));
         assertTrue(java.util.logging.Logger.getLogger("ai.djl.util.cuda.CudaUtils").isLoggable(Level.SEVERE));
-        assertFalse(java.util.logging.Logger.getLogger("io.qwenaudio.pipeline.ModelArtifacts").isLoggable(Level.INFO));
+        assertFalse(java.util.logging.Logger.getLogger("io.qwenaudio.runtime.ModelArtifacts").isLoggable(Level.INFO));
     }
 
     static String abbreviated(String... args) {

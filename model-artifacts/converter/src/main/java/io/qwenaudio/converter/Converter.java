@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.checkpoint.ChatTemplateFile;
+import java.nio.charset.StandardCharsets;
 import io.qwenaudio.checkpoint.Checkpoint;
 import io.qwenaudio.checkpoint.CheckpointException;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
@@ -49,13 +51,27 @@ public final class Converter {
 
     /**
      * What to convert: {@code precision} is the graphs' {@link Dtype}, {@code graphOps} their op set
-     * ({@link GraphOps#FUSED} by default).
+     * ({@link GraphOps#FUSED} by default), {@code promptFormat} {@link Manifest#PROMPT_CHAT} (text prompts go through
+     * the chat template) or {@link Manifest#PROMPT_RAW} (a base checkpoint: text prompts follow the audio placeholder).
      */
     public record Options(Path checkpoint, Path out, Dtype precision, GraphOps graphOps, List<Path> loras,
-                          Map<String, Path> adapters) {
-        /** fp32 or fp16 weights with the default (fused) op set. */
+                          Map<String, Path> adapters, String promptFormat) {
+        public Options {
+            if (!Manifest.PROMPT_CHAT.equals(promptFormat) && !Manifest.PROMPT_RAW.equals(promptFormat)) {
+                throw new CheckpointException("prompt format '" + promptFormat + "' is not supported: use "
+                        + Manifest.PROMPT_CHAT + " or " + Manifest.PROMPT_RAW);
+            }
+        }
+
+        /** Chat prompts. */
+        public Options(Path checkpoint, Path out, Dtype precision, GraphOps graphOps, List<Path> loras,
+                       Map<String, Path> adapters) {
+            this(checkpoint, out, precision, graphOps, loras, adapters, Manifest.PROMPT_CHAT);
+        }
+
+        /** fp32 or fp16 weights with the default (fused) op set and chat prompts. */
         public Options(Path checkpoint, Path out, GraphBuilder.WeightType dtype, List<Path> loras, Map<String, Path> adapters) {
-            this(checkpoint, out, Dtype.of(dtype), GraphOps.FUSED, loras, adapters);
+            this(checkpoint, out, Dtype.of(dtype), GraphOps.FUSED, loras, adapters, Manifest.PROMPT_CHAT);
         }
 
         /** Storage type of the float weights that are not quantised. */
@@ -89,9 +105,10 @@ public final class Converter {
                 adapters.put(a.getKey(), buildAdapter(tmp, a.getKey(), a.getValue(), adapterCfgs.get(a.getKey()), o.dtype()));
             }
             List<String> tokenizerFiles = copyTokenizer(o.checkpoint(), tmp);
+            String chatTemplate = copyChatTemplate(o.checkpoint(), tmp);
             JsonNode generation = copyGenerationConfig(o.checkpoint(), tmp);
             Manifest m = manifest(o, cfg, SpecialTokenIds.read(o.checkpoint(), cfg, generation), generation, graphs,
-                    adapters, loras, tokenizerFiles);
+                    adapters, loras, tokenizerFiles, chatTemplate);
             m = m.withFiles(Manifest.hashFiles(tmp, listFiles(tmp)));
             m.write(tmp);
             moveIntoPlace(tmp, o.out());
@@ -167,7 +184,8 @@ public final class Converter {
 
     private static Manifest manifest(Options o, Qwen2AudioConfig cfg, Manifest.SpecialTokens special, JsonNode generation,
                                      Map<String, Manifest.GraphSpec> graphs, Map<String, Manifest.AdapterSpec> adapters,
-                                     List<LoraAdapter> loras, List<String> tokenizerFiles) throws IOException {
+                                     List<LoraAdapter> loras, List<String> tokenizerFiles, String chatTemplate)
+            throws IOException {
         List<Manifest.LoraSpec> loraSpecs = new ArrayList<>();
         for (LoraAdapter l : loras) {
             double scale = l.targets().values().stream().findFirst().map(LoraAdapter.Target::scale).orElse(0.0);
@@ -179,7 +197,23 @@ public final class Converter {
                 new Manifest.TextDims(cfg.text().hiddenSize(), cfg.text().vocabSize(), cfg.text().numHiddenLayers(),
                         cfg.text().numAttentionHeads(), cfg.text().numKeyValueHeads(), cfg.text().headDim(),
                         cfg.text().maxPositionEmbeddings()),
-                special, generation, graphs, adapters, loraSpecs, tokenizerFiles, JSON.readTree(cfg.rawJson()), null);
+                special, generation, graphs, adapters, loraSpecs, tokenizerFiles, JSON.readTree(cfg.rawJson()), null,
+                o.promptFormat(), chatTemplate);
+    }
+
+    /**
+     * Copies the checkpoint's own chat template ({@link ChatTemplateFile}) to {@link Manifest#CHAT_TEMPLATE_FILE};
+     * returns that name, or null when the checkpoint has none (serving then uses the ChatML fallback).
+     */
+    private String copyChatTemplate(Path checkpoint, Path tmp) throws IOException {
+        var found = ChatTemplateFile.find(checkpoint);
+        if (found.isEmpty()) {
+            log("no chat template in %s: serving uses the Qwen2-Audio-Instruct ChatML", checkpoint);
+            return null;
+        }
+        Files.writeString(tmp.resolve(Manifest.CHAT_TEMPLATE_FILE), found.get().template(), StandardCharsets.UTF_8);
+        log("chat template from %s", found.get().source());
+        return Manifest.CHAT_TEMPLATE_FILE;
     }
 
     /** Adds (or replaces) a domain adapter in an existing artifacts directory and updates the manifest. */

@@ -24,7 +24,8 @@ import java.util.TreeMap;
  * {@code manifest.json} of an artifacts directory: what the converter produced and everything the serving side
  * needs without reading the Hugging Face checkpoint again — the graphs with their input/output names, shapes
  * (numbers, or strings for symbolic dims) and dtypes, the model dims, special token ids, generation defaults,
- * adapters, LoRA provenance, the source {@code config.json}, and the sha256 and size of every file.
+ * adapters, LoRA provenance, the source {@code config.json}, the sha256 and size of every file, the prompt format
+ * ({@code chat} or {@code raw}) and the file holding the checkpoint's own chat template (absent: ChatML fallback).
  *
  * <p>JSON keys are snake_case. The serving side opens an artifacts dir with {@link #read} then {@link #verify}.
  */
@@ -43,7 +44,9 @@ public record Manifest(
         List<LoraSpec> lora,
         List<String> tokenizerFiles,
         JsonNode sourceConfig,
-        Map<String, FileEntry> files) {
+        Map<String, FileEntry> files,
+        String promptFormat,
+        String chatTemplate) {
 
     public static final String FILE = "manifest.json";
     public static final int FORMAT_VERSION = 1;
@@ -53,6 +56,27 @@ public record Manifest(
     public static final String PROJECTOR = "projector";
     public static final String EMBED_TOKENS = "embed_tokens";
     public static final String DECODER = "decoder";
+
+    /** {@link #promptFormat}: text prompts go through the chat template (the default; absent means this). */
+    public static final String PROMPT_CHAT = "chat";
+    /** {@link #promptFormat}: a base checkpoint; text prompts become {@code <|audio_bos|><|AUDIO|><|audio_eos|>} + text. */
+    public static final String PROMPT_RAW = "raw";
+    /** The file the checkpoint's own chat template is copied to (named by {@link #chatTemplate}). */
+    public static final String CHAT_TEMPLATE_FILE = "chat_template.jinja";
+
+    /** Without a prompt format or chat template (manifests written before they existed). */
+    public Manifest(int formatVersion, String createdBy, String modelType, String dtype, AudioDims audio, TextDims text,
+                    SpecialTokens specialTokens, JsonNode generation, Map<String, GraphSpec> graphs,
+                    Map<String, AdapterSpec> adapters, List<LoraSpec> lora, List<String> tokenizerFiles,
+                    JsonNode sourceConfig, Map<String, FileEntry> files) {
+        this(formatVersion, createdBy, modelType, dtype, audio, text, specialTokens, generation, graphs, adapters, lora,
+                tokenizerFiles, sourceConfig, files, null, null);
+    }
+
+    /** True when text prompts default to the raw form ({@code convert --prompt-format raw}). */
+    public boolean rawPrompts() {
+        return PROMPT_RAW.equals(promptFormat);
+    }
 
     public record AudioDims(int dModel, int numMelBins, int encoderLayers, int positionsPerWindow) {
     }
@@ -213,11 +237,11 @@ public record Manifest(
 
     public Manifest withAdapters(Map<String, AdapterSpec> a) {
         return new Manifest(formatVersion, createdBy, modelType, dtype, audio, text, specialTokens, generation, graphs, a,
-                lora, tokenizerFiles, sourceConfig, files);
+                lora, tokenizerFiles, sourceConfig, files, promptFormat, chatTemplate);
     }
 
     public Manifest withFiles(Map<String, FileEntry> f) {
         return new Manifest(formatVersion, createdBy, modelType, dtype, audio, text, specialTokens, generation, graphs,
-                adapters, lora, tokenizerFiles, sourceConfig, f);
+                adapters, lora, tokenizerFiles, sourceConfig, f, promptFormat, chatTemplate);
     }
 }

@@ -49,7 +49,7 @@ public class GenerateFunctions {
             GenerateStage s = stage.get();
             FloatTensor x = setup.codec().decode(request.hidden(), "hidden", -1, s.generator().manifest().audio().dModel());
             Wire.GenerateParams p = request.generate();
-            List<FloatTensor> layers = s.hiddenStates(List.of(x), GenerateStage.conversation(p), p == null ? null : p.promptIds());
+            List<FloatTensor> layers = s.hiddenStates(List.of(x), p);
             List<TensorPayload> out = new ArrayList<>(layers.size());
             for (FloatTensor t : layers) out.add(setup.codec().encode(t));
             return new Wire.HiddenStates(request.requestId(), (int) layers.get(0).dim(0), out);

@@ -1,6 +1,7 @@
 package io.qwenaudio.functions.generate;
 
 import ai.onnxruntime.OrtException;
+import io.qwenaudio.events.Wire;
 import io.qwenaudio.generate.Generator;
 import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.projector.Projector;
@@ -8,6 +9,7 @@ import io.qwenaudio.serving.Slots;
 import io.qwenaudio.serving.StageLoader;
 import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.tensor.FloatTensor;
+import io.qwenaudio.text.ChatTemplate;
 import io.quarkus.runtime.configuration.ConfigurationException;
 import jakarta.enterprise.context.ApplicationScoped;
 
@@ -46,6 +48,7 @@ public class GenerateStageBean extends StageLoader<GenerateStage> {
                     Set.of("qwen-audio.generate.max-waiting"));
         }
         int d = a.manifest().audio().dModel();
+        ChatTemplate template = a.chatTemplate(); // the checkpoint's own, or ChatML
         Projector projector = a.projector();
         Generator generator;
         try {
@@ -54,10 +57,10 @@ public class GenerateStageBean extends StageLoader<GenerateStage> {
             projector.close();
             throw e;
         }
-        GenerateStage s = new GenerateStage(projector, generator, setup.codec(), d);
+        GenerateStage s = new GenerateStage(projector, generator, setup.codec(), d, template);
         try {
             if (warmup()) { // projector, prefill and two decode steps on a silent clip
-                s.generate(List.of(FloatTensor.of(new float[4 * d], 4, d)), GenerateStage.conversation(null), null,
+                s.generate(List.of(FloatTensor.of(new float[4 * d], 4, d)), (Wire.GenerateParams) null,
                         generator.defaults().withGreedy().withMaxNewTokens(2), null);
             }
         } catch (RuntimeException e) {
