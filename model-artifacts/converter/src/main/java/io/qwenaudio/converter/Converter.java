@@ -184,8 +184,11 @@ public final class Converter {
             Manifest.GraphSpec g = graph(sub, "adapter", dtype, gb -> AdapterGraph.build(gb, cfg, w));
             g = new Manifest.GraphSpec("adapters/" + name + "/" + g.file(), "adapters/" + name + "/" + g.data(),
                     g.inputs(), g.outputs());
+            Manifest.GraphSpec diag = graph(sub, "adapter_diagnostics", dtype, gb -> AdapterDiagnosticsGraph.build(gb, cfg, w));
+            diag = new Manifest.GraphSpec("adapters/" + name + "/" + diag.file(), "adapters/" + name + "/" + diag.data(),
+                    diag.inputs(), diag.outputs());
             JsonNode config = JSON.readTree(dir.resolve("adapter_config.json").toFile());
-            return new Manifest.AdapterSpec(cfg.environment(), g, config);
+            return new Manifest.AdapterSpec(cfg.environment(), g, config, diag);
         }
     }
 
