@@ -262,8 +262,10 @@ public final class Converter {
         try (DomainAdapterWeights w = DomainAdapterWeights.open(dir)) {
             Manifest.GraphSpec g = graph(sub, "adapter", dtype, gb -> AdapterGraph.build(gb, cfg, w));
             g = g.under("adapters/" + name + "/");
+            Manifest.GraphSpec diag = graph(sub, "adapter_diagnostics", dtype, gb -> AdapterDiagnosticsGraph.build(gb, cfg, w))
+                    .under("adapters/" + name + "/");
             JsonNode config = JSON.readTree(dir.resolve("adapter_config.json").toFile());
-            return new Manifest.AdapterSpec(cfg.environment(), g, config);
+            return new Manifest.AdapterSpec(cfg.environment(), g, config, diag);
         }
     }
 

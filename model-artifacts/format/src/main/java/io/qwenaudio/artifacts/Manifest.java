@@ -118,8 +118,16 @@ public record Manifest(
         }
     }
 
-    /** A domain adapter: the environment it maps from, its graph and its adapter_config.json. */
-    public record AdapterSpec(String environment, GraphSpec graph, JsonNode config) {
+    /**
+     * A domain adapter: the environment it maps from, its graph, its adapter_config.json and its diagnostics graph
+     * ({@code adapter_diagnostics.onnx}: gate, delta and every layer's attention weights; null in artifacts
+     * converted before it existed).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record AdapterSpec(String environment, GraphSpec graph, JsonNode config, GraphSpec diagnostics) {
+        public AdapterSpec(String environment, GraphSpec graph, JsonNode config) {
+            this(environment, graph, config, null);
+        }
     }
 
     /** A PEFT LoRA merged into the audio tower at conversion. */

@@ -28,12 +28,26 @@ public final class ReferenceAdapter {
 
     /** x [n, d] valid audio tokens. */
     public Result forward(float[] x, int n) {
+        return forward(x, n, null);
+    }
+
+    /**
+     * The softmax attention probabilities of every layer for x [n, d]: element l is layer l's [H, n, n]
+     * (query rows, key columns; each row sums to 1).
+     */
+    public java.util.List<float[]> attentionWeights(float[] x, int n) {
+        java.util.List<float[]> out = new java.util.ArrayList<>();
+        forward(x, n, out);
+        return out;
+    }
+
+    private Result forward(float[] x, int n, java.util.List<float[]> attention) {
         int d = cfg.inputDim();
         if (x.length != n * d) throw new IllegalArgumentException("expected " + n + " x " + d + " values, found " + x.length);
         float[] h = x.clone();                                                          // [n, d]
         if (cfg.positionalEncoding().equals("sinusoidal")) AudioMath.addInPlace(h, sinusoidalPe(n, d));
 
-        for (int l = 0; l < cfg.numLayers(); l++) h = layer(h, n, l);
+        for (int l = 0; l < cfg.numLayers(); l++) h = layer(h, n, l, attention);
 
         float[] delta = AudioMath.layerNorm(
                 AudioMath.linear(h, n, w.floats("output_proj.weight", d, d), w.floats("output_proj.bias", d), d, d), n, d,
@@ -59,24 +73,24 @@ public final class ReferenceAdapter {
         return new Result(out, gate, delta);
     }
 
-    private float[] layer(float[] h, int n, int l) {
+    private float[] layer(float[] h, int n, int l, java.util.List<float[]> attention) {
         int d = cfg.inputDim(), f = cfg.ffDim();
         String p = "layers." + l + ".";
         double eps = cfg.layerNormEps();
         float[] n1w = w.floats(p + "norm1.weight", d), n1b = w.floats(p + "norm1.bias", d);
         float[] n2w = w.floats(p + "norm2.weight", d), n2b = w.floats(p + "norm2.bias", d);
         if (cfg.normFirst()) {
-            AudioMath.addInPlace(h, selfAttention(AudioMath.layerNorm(h, n, d, n1w, n1b, eps), n, p));
+            AudioMath.addInPlace(h, selfAttention(AudioMath.layerNorm(h, n, d, n1w, n1b, eps), n, p, attention));
             AudioMath.addInPlace(h, feedForward(AudioMath.layerNorm(h, n, d, n2w, n2b, eps), n, p));
             return h;
         }
-        AudioMath.addInPlace(h, selfAttention(h, n, p));
+        AudioMath.addInPlace(h, selfAttention(h, n, p, attention));
         h = AudioMath.layerNorm(h, n, d, n1w, n1b, eps);
         AudioMath.addInPlace(h, feedForward(h, n, p));
         return AudioMath.layerNorm(h, n, d, n2w, n2b, eps);
     }
 
-    private float[] selfAttention(float[] x, int n, String p) {
+    private float[] selfAttention(float[] x, int n, String p, java.util.List<float[]> attention) {
         int d = cfg.inputDim(), hd = cfg.headDim();
         float[] inW = w.floats(p + "self_attn.in_proj_weight", 3L * d, d);             // [3d, d] rows q, k, v
         float[] inB = w.floats(p + "self_attn.in_proj_bias", 3L * d);                  // [3d]
@@ -90,9 +104,32 @@ public final class ReferenceAdapter {
                 v[i * d + c] = qkv[i * 3 * d + 2 * d + c];
             }
         }
+        if (attention != null) attention.add(probabilities(q, k, n, cfg.numHeads(), hd));
         float[] ctx = AudioMath.attention(q, k, v, n, cfg.numHeads(), hd, n);           // [n, d]
         return AudioMath.linear(ctx, n, w.floats(p + "self_attn.out_proj.weight", d, d),
                 w.floats(p + "self_attn.out_proj.bias", d), d, d);                      // [n, d]
+    }
+
+    /** softmax(q_h k_h^T) per head from scaled q [n, d] and k [n, d]: [H, n, n], in double precision. */
+    private static float[] probabilities(float[] q, float[] k, int n, int heads, int hd) {
+        int d = heads * hd;
+        float[] out = new float[heads * n * n];
+        double[] s = new double[n];
+        for (int h = 0; h < heads; h++) {
+            for (int i = 0; i < n; i++) {
+                double max = Double.NEGATIVE_INFINITY;
+                for (int j = 0; j < n; j++) {
+                    double dot = 0;
+                    for (int c = 0; c < hd; c++) dot += (double) q[i * d + h * hd + c] * k[j * d + h * hd + c];
+                    s[j] = dot;
+                    max = Math.max(max, dot);
+                }
+                double sum = 0;
+                for (int j = 0; j < n; j++) sum += s[j] = Math.exp(s[j] - max);
+                for (int j = 0; j < n; j++) out[(h * n + i) * n + j] = (float) (s[j] / sum);
+            }
+        }
+        return out;
     }
 
     private float[] feedForward(float[] x, int n, String p) {
