@@ -149,8 +149,8 @@ class CliBadInputCorpusTest {
         c.add(new Case("convert: missing checkpoint", "checkpoint directory not found", "convert", missing, "--out",
                 tmp.resolve("c1").toString()));
         c.add(new Case("convert: no --out", "--out", "convert", ck.toString()));
-        c.add(new Case("convert: unknown --dtype", "--dtype bf16 is not supported", "convert", ck.toString(), "--out",
-                tmp.resolve("c2").toString(), "--dtype", "bf16"));
+        c.add(new Case("convert: unknown --dtype", "--dtype 'int3' is not accepted", "convert", ck.toString(), "--out",
+                tmp.resolve("c2").toString(), "--dtype", "int3"));
         c.add(new Case("convert: --out under a file", "is a file, not a directory", "convert", ck.toString(), "--out", underFile));
         c.add(new Case("convert: malformed --adapter", "must be NAME=<adapter-dir>", "convert", ck.toString(), "--out",
                 tmp.resolve("c3").toString(), "--adapter", "ldv"));

@@ -127,11 +127,11 @@ class GenerateCommandTest {
     @Test
     void badInputExitsTwoWithOneLine() {
         int audioId = f.model.manifest().specialTokens().audioTokenId(), v = f.cfg.text().vocabSize();
-        badInput("qwen-audio generate: top_p must be in (0, 1], got 1.5", "--top-p", "1.5");
-        badInput("temperature must be >= 0", "--temperature", "-1");
-        badInput("repetition_penalty must be > 0", "--repetition-penalty", "0");
-        badInput("max_new_tokens must be >= 1, got 0", "--max-new-tokens", "0");
-        badInput("exceeds the model's context of " + f.cfg.text().maxPositionEmbeddings(), "--max-new-tokens", "5000");
+        badInput("qwen-audio generate: --top-p must be in (0, 1], got 1.5", "--top-p", "1.5");
+        badInput("--temperature must be >= 0", "--temperature", "-1");
+        badInput("--repetition-penalty must be > 0", "--repetition-penalty", "0");
+        badInput("--max-new-tokens must be >= 1, got 0", "--max-new-tokens", "0");
+        badInput("does not fit in the model's context of " + f.cfg.text().maxPositionEmbeddings(), "--max-new-tokens", "5000");
         badInput("--greedy cannot be combined", "--greedy", "--temperature", "0.5");
         badInput("--prompt-ids must be comma-separated token ids", "--prompt-ids", "1,x");
         badInput("1 audio clip(s)", "--prompt-ids", "1,2,3");
