@@ -22,7 +22,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Per request: one {@link IoBinding} on the shared decoder session, a confined arena for the small host inputs
  * (attention mask, position, the step's embedding row), and the {@code 2 x L} cache tensors of the last run.
- * {@link #close()} releases all of them; {@code IoBindingLeakTest} counts that nothing stays behind.
+ * {@link #close()} releases all of them; {@code IoBindingTest} counts that nothing stays behind.
  */
 final class BoundDecoderStream implements DecoderStream {
 

@@ -22,6 +22,9 @@ import java.util.concurrent.Callable;
         description = "Write a small random Qwen2-Audio checkpoint in the exact Hugging Face layout.")
 final class MakeTinyCommand implements Callable<Integer> {
 
+    /** Most layers a generated checkpoint may have on either side (the real model has 32). */
+    static final int MAX_LAYERS = 64;
+
     @Parameters(index = "0", paramLabel = "<dir>", description = "Output directory (created; must be empty if it exists).")
     Path dir;
 
@@ -29,8 +32,15 @@ final class MakeTinyCommand implements Callable<Integer> {
     long seed;
 
     @Option(names = "--preset", defaultValue = "tiny", paramLabel = "<name>",
-            description = "Model sizes: tiny, odd, audio-full (real audio encoder) or mid (103 M-parameter decoder) (default: ${DEFAULT-VALUE}).")
+            description = "Model sizes: tiny, odd, audio-full (real audio encoder), mid (103 M-parameter decoder) or "
+                    + "7b-widths (the real 7B widths and vocabulary, 2 layers a side) (default: ${DEFAULT-VALUE}).")
     String preset;
+
+    @Option(names = "--text-layers", paramLabel = "<n>", description = "Decoder layers instead of the preset's.")
+    Integer textLayers;
+
+    @Option(names = "--audio-layers", paramLabel = "<n>", description = "Audio encoder layers instead of the preset's.")
+    Integer audioLayers;
 
     @Option(names = "--lora", paramLabel = "<dir>", description = "Also write a PEFT LoRA adapter (audio tower q/k/v) here.")
     Path lora;
@@ -50,7 +60,15 @@ final class MakeTinyCommand implements Callable<Integer> {
         if (lora != null) CliFiles.requireCreatableDirectory(lora, "--lora");
         if (adapter != null) CliFiles.requireCreatableDirectory(adapter, "--adapter");
         for (Path p : new Path[]{dir, lora, adapter}) requireEmpty(p);
-        Qwen2AudioConfig c = MakeTiny.write(dir, new MakeTiny.Options(MakeTiny.preset(preset), seed, lora, adapter));
+        MakeTiny.Preset p = MakeTiny.preset(preset);
+        for (var layers : new Object[][] {{"--text-layers", textLayers}, {"--audio-layers", audioLayers}}) {
+            Integer n = (Integer) layers[1];
+            if (n != null && (n < 1 || n > MAX_LAYERS)) {
+                throw new UserInputException(layers[0] + " " + n + " is out of range; give 1 to " + MAX_LAYERS);
+            }
+        }
+        p = p.withLayers(audioLayers == null ? p.audioLayers() : audioLayers, textLayers == null ? p.textLayers() : textLayers);
+        Qwen2AudioConfig c = MakeTiny.write(dir, new MakeTiny.Options(p, seed, lora, adapter));
         PrintWriter out = spec.commandLine().getOut();
         out.printf("wrote %s: preset %s, seed %d; audio d_model %d x %d layers, text hidden %d x %d layers, vocab %d, "
                         + "audio_token_index %d%n", dir, preset, seed, c.audio().dModel(), c.audio().encoderLayers(),

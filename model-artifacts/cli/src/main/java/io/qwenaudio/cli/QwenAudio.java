@@ -32,7 +32,7 @@ import java.util.logging.Logger;
 @Command(name = "qwen-audio", mixinStandardHelpOptions = true, version = "qwen-audio 0.1.0",
         description = "Qwen2-Audio tools: audio features, checkpoint inspection and conversion, encoding, generation.",
         subcommands = {CommandLine.HelpCommand.class, FeaturesCommand.class, DemoCommand.class, DemoModelCommand.class, InspectCommand.class, MakeTinyCommand.class, ConvertCommand.class, EncodeCommand.class,
-                AddAdapterCommand.class, GenerateCommand.class})
+                AddAdapterCommand.class, GenerateCommand.class, BenchCommand.class})
 public final class QwenAudio implements Callable<Integer> {
 
     /** Exit code for bad input: unreadable or invalid files, options out of range. */
