@@ -13,10 +13,12 @@ import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.runtime.binding.MemoryInfo;
 import io.qwenaudio.runtime.binding.NativeTensor;
 import io.qwenaudio.runtime.binding.OrtCApi;
+import io.qwenaudio.runtime.binding.SessionAllocator;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.PromptBuilder.Prompt;
 import io.qwenaudio.text.Tokenizer;
 
+import java.lang.foreign.Arena;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -61,6 +63,8 @@ public final class Generator implements AutoCloseable {
     private final Set<String> hiddenOutputs;
     /** ONNX element type of each past_key_values input, as the decoder declares it ([L][0 = key, 1 = value]). */
     private final int[][] pastTypes;
+    /** Allocates each request's max-length KV cache when past and present share one buffer (null otherwise). */
+    private final SessionAllocator kvAllocator;
     private final KvPlacement placement;
     /** Memory infos of the bound path (null with IO binding off); shared by all requests, closed by the owner. */
     private final MemoryInfo cpuMemory, kvMemory;
@@ -152,9 +156,31 @@ public final class Generator implements AutoCloseable {
                 throw e;
             }
             this.cpuMemory = cpu;
+            this.kvAllocator = sharesKvBuffer(manifest) ? newKvAllocator(decoder, kvMemory, cpu) : null;
         } else {
             this.cpuMemory = null;
             this.kvMemory = null;
+            this.kvAllocator = null;
+        }
+    }
+
+    /**
+     * Whether every decoder layer attends with {@code GroupQueryAttention}, which updates a KV cache in place when
+     * its past and present are one buffer of the request's maximum length (ONNX Runtime's past/present share
+     * buffer): then a bound decode step writes one position per layer instead of copying the whole cache.
+     */
+    static boolean sharesKvBuffer(Manifest m) {
+        Manifest.GraphSpec d = m.graph(Manifest.DECODER);
+        return d != null && d.ops() != null && d.ops().contains("com.microsoft:GroupQueryAttention");
+    }
+
+    private static SessionAllocator newKvAllocator(OrtSession decoder, MemoryInfo kv, MemoryInfo cpu) throws OrtException {
+        try {
+            return new SessionAllocator(decoder, kv);
+        } catch (OrtException | RuntimeException e) {
+            if (kv != cpu) kv.close();
+            cpu.close();
+            throw e;
         }
     }
 
@@ -180,9 +206,11 @@ public final class Generator implements AutoCloseable {
             this.cpuMemory = MemoryInfo.cpu();
             this.kvMemory = placement.device().equalsIgnoreCase("Cpu") ? cpuMemory
                     : MemoryInfo.device(placement.device(), placement.deviceId());
+            this.kvAllocator = sharesKvBuffer(manifest) ? newKvAllocator(decoder, kvMemory, cpuMemory) : null;
         } else {
             this.cpuMemory = null;
             this.kvMemory = null;
+            this.kvAllocator = null;
         }
     }
 
@@ -258,9 +286,13 @@ public final class Generator implements AutoCloseable {
         // are sized by s + max_new_tokens <= maxPositions)
         if (o.maxNewTokens() > maxPositions - s) throw new ContextOverflowException(s, o.maxNewTokens(), maxPositions);
         if (s < 1) throw new InvalidGenerationException("the prompt is empty; at least 1 token is needed");
-        FloatBuffer embeds = promptEmbedRows(prompt, audioEmbeds);                            // [S * H]
-        try (GenerationState state = new GenerationState(this, prompt, o, listener, t0)) {
-            return state.run(embeds);
+        // the request's host buffers live in an arena freed when it ends, not when a garbage collection finds them
+        // (at the 7B width the prompt rows alone are 13 MB for a 30 s clip)
+        try (Arena request = Arena.ofConfined()) {
+            FloatBuffer embeds = promptEmbedRows(prompt, audioEmbeds, request);               // [S * H]
+            try (GenerationState state = new GenerationState(this, prompt, o, listener, t0)) {
+                return state.run(embeds);
+            }
         }
     }
 
@@ -320,6 +352,11 @@ public final class Generator implements AutoCloseable {
         return kvMemory;
     }
 
+    /** The allocator of shared max-length KV buffers, or null when each run allocates its present. */
+    SessionAllocator kvAllocator() {
+        return kvAllocator;
+    }
+
     /** Embedding row of one token id: {@code [H]}, from the embed_tokens graph. */
     float[] embedRow(int id) throws OrtException {
         try (OnnxTensor idT = OnnxTensor.createTensor(env, longs(id, 1), new long[] {1, 1});
@@ -364,7 +401,9 @@ public final class Generator implements AutoCloseable {
             throws OrtException {
         int s = prompt.length();
         if (s < 1) throw new InvalidGenerationException("the prompt is empty; at least 1 token is needed");
-        return prefill(promptEmbedRows(prompt, audioEmbeds), s, ones, outputs);
+        try (Arena request = Arena.ofConfined()) {
+            return prefill(promptEmbedRows(prompt, audioEmbeds, request), s, ones, outputs); // inputs copied by the run
+        }
     }
 
     /** Decoder run over {@code s} positions of embeddings {@code [S * H]} with an empty cache (P = 0). */
@@ -421,7 +460,7 @@ public final class Generator implements AutoCloseable {
     }
 
     /** Token embeddings of the prompt with the audio rows written at the audio positions: [S * H], direct. */
-    private FloatBuffer promptEmbedRows(Prompt p, FloatTensor audio) throws OrtException {
+    private FloatBuffer promptEmbedRows(Prompt p, FloatTensor audio, Arena arena) throws OrtException {
         int s = p.length();
         int[] ids = p.ids();
         for (int i = 0; i < s; i++) {
@@ -443,8 +482,9 @@ public final class Generator implements AutoCloseable {
             throw new InvalidGenerationException("audio embeddings must be [" + audioRows + ", " + hidden
                     + "] (one row per audio position of the prompt), got " + (audio == null ? "none" : audio));
         }
-        FloatBuffer x = directFloats(s * hidden);
-        try (OnnxTensor idT = OnnxTensor.createTensor(env, idsOf(ids), new long[] {1, s});
+        FloatBuffer x = arena.allocate((long) s * hidden * Float.BYTES, 64).asByteBuffer().order(ByteOrder.nativeOrder())
+                .asFloatBuffer();
+        try (OnnxTensor idT = OnnxTensor.createTensor(env, idsOf(ids, arena), new long[] {1, s});
              OrtSession.Result r = embed.run(Map.of("input_ids", idT))) {
             x.put(((OnnxTensor) r.get(0)).getFloatBuffer());                                  // [S, H]
         }
@@ -494,8 +534,9 @@ public final class Generator implements AutoCloseable {
         return b;
     }
 
-    private static LongBuffer idsOf(int[] ids) {
-        LongBuffer b = directLongs(ids.length);
+    private static LongBuffer idsOf(int[] ids, Arena arena) {
+        LongBuffer b = arena.allocate((long) ids.length * Long.BYTES, 64).asByteBuffer().order(ByteOrder.nativeOrder())
+                .asLongBuffer();
         for (int i = 0; i < ids.length; i++) b.put(i, ids[i]);
         return b;
     }
@@ -503,6 +544,7 @@ public final class Generator implements AutoCloseable {
     @Override
     public void close() throws OrtException {
         try {
+            if (kvAllocator != null) kvAllocator.close();
             if (kvMemory != null && kvMemory != cpuMemory) kvMemory.close();
             if (cpuMemory != null) cpuMemory.close();
             if (!owner) return;

@@ -3,8 +3,11 @@ package io.qwenaudio.generate;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.runtime.binding.MemoryInfo;
 import io.qwenaudio.runtime.binding.NativeCounts;
+import io.qwenaudio.runtime.binding.NativeTensor;
 import io.qwenaudio.runtime.binding.OrtCApi;
+import io.qwenaudio.runtime.binding.SessionAllocator;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.PromptBuilder.Prompt;
 import org.junit.jupiter.api.AfterAll;
@@ -13,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
@@ -135,27 +139,63 @@ class IoBindingTest {
 
     @Test
     void noNativeObjectIsLeftBehindOverAThousandGenerations() throws Exception {
-        Prompt p = tiny.chat("hello world");
+        // a 400-position text prompt, so that each generation's KV cache (2 layers x 2 KV heads x 16 x 404
+        // positions x K/V x 4 B = 207 KB) would add up to ~200 MB if it were not released
+        int[] ids = new int[400];
+        for (int i = 0; i < ids.length; i++) ids[i] = 100 + i % 200;
+        Prompt p = new Prompt(ids, new int[0], new int[0]);
         GenerationOptions o = tiny.argmax(4);
-        for (int i = 0; i < 50; i++) tiny.gen.generate(p, tiny.audio, o);                  // warm ONNX Runtime's arenas
+        for (int i = 0; i < 200; i++) tiny.gen.generate(p, null, o);                       // warm the JIT, heap and arenas
         long live = NativeCounts.live();
         long bindings = NativeCounts.createdCount(NativeCounts.Kind.IO_BINDING);
         long values = NativeCounts.createdCount(NativeCounts.Kind.VALUE);
-        long rss0 = rssKb();
+        long rss0 = settledRssKb();
+        long heap0 = heapCommittedKb();
         int steps = 0;
-        for (int i = 0; i < 1000; i++) steps += tiny.gen.generate(p, tiny.audio, o).tokenIds().length;
-        long rss1 = rssKb();
+        for (int i = 0; i < 1000; i++) steps += tiny.gen.generate(p, null, o).tokenIds().length;
+        long rss1 = settledRssKb();
+        long heap1 = heapCommittedKb();
+        long nativeGrowth = (rss1 - rss0) - Math.max(0, heap1 - heap0);
         long madeValues = NativeCounts.createdCount(NativeCounts.Kind.VALUE) - values;
-        System.out.printf("1000 bound generations (%d tokens): %d IO bindings and %d OrtValues created and released; "
-                        + "RSS %d -> %d kB; %s%n", steps, NativeCounts.createdCount(NativeCounts.Kind.IO_BINDING) - bindings,
-                madeValues, rss0, rss1, NativeCounts.summary());
+        System.out.printf("1000 bound generations of a 400-position prompt (%d tokens): %d IO bindings and %d OrtValues "
+                        + "created and released; RSS %d -> %d kB, Java heap committed %d -> %d kB, so %d kB outside the heap; %s%n",
+                steps, NativeCounts.createdCount(NativeCounts.Kind.IO_BINDING) - bindings, madeValues, rss0, rss1,
+                heap0, heap1, nativeGrowth, NativeCounts.summary());
         assertEquals(live, NativeCounts.live(), "native objects still alive: " + NativeCounts.summary());
         assertEquals(1000, NativeCounts.createdCount(NativeCounts.Kind.IO_BINDING) - bindings);
-        // per generation: prefill inputs (3 + 1 empty past) + 2L cache outputs + logits, per step the mask + 2L + logits
-        assertTrue(madeValues >= 1000L * (4 + 2 * 2 + 1), "the bound path was not taken: " + madeValues + " values");
-        // ONNX Runtime's side: every cache tensor it allocated went back to its arena (a leaked 2-layer cache of
-        // ~20 positions per generation would still be small, so the object counts above are the sharp check)
-        assertTrue(rss1 - rss0 < 64 * 1024, "RSS grew by " + (rss1 - rss0) + " kB over 1000 generations");
+        // per generation at least: prefill inputs (3) + logits and 2L cache values returned by each of the 4 runs
+        assertTrue(madeValues >= 1000L * (3 + 4 * (1 + 2 * 2)), "the bound path was not taken: " + madeValues + " values");
+        // memory outside the Java heap: a cache left behind per generation would add ~200 MB
+        assertTrue(nativeGrowth < 48 * 1024, "memory outside the Java heap grew by " + nativeGrowth + " kB over 1000 "
+                + "generations (RSS " + rss0 + " -> " + rss1 + " kB, heap committed " + heap0 + " -> " + heap1 + " kB)");
+    }
+
+    static long heapCommittedKb() {
+        return ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1024;
+    }
+
+    /** RSS after a garbage collection, so that uncollected Java garbage does not look like native growth. */
+    static long settledRssKb() throws IOException {
+        System.gc();
+        return rssKb();
+    }
+
+    @Test
+    void fusedDecodersShareOnePreallocatedCacheBufferAndTheAllocatorReleasesIt() throws Exception {
+        // every preset's fused decoder attends with GroupQueryAttention: bound requests take the share-buffer path
+        for (GenerateFixture f : List.of(tiny, odd, mid)) {
+            assertTrue(Generator.sharesKvBuffer(f.gen.manifest()), f.gen.manifest().graph(Manifest.DECODER).ops().toString());
+        }
+        long before = NativeCounts.live();
+        try (MemoryInfo cpu = MemoryInfo.cpu();
+             SessionAllocator a = new SessionAllocator(tiny.gen.decoderSession(), cpu)) {
+            assertEquals("Cpu", a.memory());
+            try (NativeTensor t = a.allocate(NativeTensor.FLOAT16, 1, 2, 300, 16)) {                   // [1, kvH, T, D]
+                assertEquals(NativeTensor.FLOAT16, t.elementType());
+                assertEquals(2 * 300 * 16, t.lastFloats(2 * 300 * 16).length);
+            }
+        }
+        assertEquals(before, NativeCounts.live(), NativeCounts.summary());
     }
 
     @Test
