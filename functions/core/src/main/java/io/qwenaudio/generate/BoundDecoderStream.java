@@ -20,15 +20,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * and are bound as they are as the next step's {@code past_key_values.*}; only {@code logits} is bound to CPU
  * memory and read. Prefill writes the cache once; each step binds the previous step's outputs as inputs.
  *
- * <p>When every layer attends with {@code GroupQueryAttention} ({@link Generator#sharesKvBuffer}), the request
- * allocates its whole cache once, {@code 2 x L} tensors {@code [1, kvH, S + max_new_tokens, D]} in the KV memory,
- * and binds each one as both {@code past_key_values.i.*} and {@code present.i.*}: ONNX Runtime then writes each
- * step's new position in place (past/present share buffer) and no step allocates or copies the cache; the
- * attention mask's length tells the kernel how many positions are valid. Otherwise every run allocates its
- * {@code present.*} in the KV memory and the previous ones are released.
- *
  * <p>Per request: one {@link IoBinding} on the shared decoder session, a confined arena for the small host inputs
- * (attention mask, position, the step's embedding row), and the {@code 2 x L} cache tensors.
+ * (attention mask, position, the step's embedding row), and the {@code 2 x L} cache tensors of the last run.
  * {@link #close()} releases all of them; {@code IoBindingTest} counts that nothing stays behind.
  */
 final class BoundDecoderStream implements DecoderStream {
@@ -45,13 +38,12 @@ final class BoundDecoderStream implements DecoderStream {
     private final NativeTensor positionT;     // [1, 1] over position
     private final NativeTensor stepEmbedsT;   // [1, 1, H] over stepEmbeds
     private List<NativeTensor> presents = List.of();   // [2L]: present.i.key, present.i.value of the last run
-    private final List<NativeTensor> shared;          // [2L] max-length buffers bound as past and present, or null
 
     BoundDecoderStream(Generator g, int positions) throws OrtException {
         this.g = g;
         this.layers = g.layers();
         IoBinding b = null;
-        NativeTensor p = null, e1 = null;
+        NativeTensor p = null;
         try {
             b = new IoBinding(g.decoderSession());
             ones = arena.allocate(JAVA_LONG, positions);
@@ -60,11 +52,8 @@ final class BoundDecoderStream implements DecoderStream {
             position = arena.allocate(JAVA_LONG);
             stepEmbeds = arena.allocate(JAVA_FLOAT, g.hidden());
             p = NativeTensor.wrap(g.cpuMemory(), position, NativeTensor.INT64, 1, 1);
-            e1 = NativeTensor.wrap(g.cpuMemory(), stepEmbeds, NativeTensor.FLOAT, 1, 1, g.hidden());
-            stepEmbedsT = e1;
-            shared = g.kvAllocator() == null ? null : allocateCache(positions);
+            stepEmbedsT = NativeTensor.wrap(g.cpuMemory(), stepEmbeds, NativeTensor.FLOAT, 1, 1, g.hidden());
         } catch (OrtException | RuntimeException e) {
-            if (e1 != null) e1.close();
             if (p != null) p.close();
             if (b != null) b.close();
             arena.close();
@@ -87,19 +76,15 @@ final class BoundDecoderStream implements DecoderStream {
             binding.bindInput("inputs_embeds", x);
             binding.bindInput("attention_mask", mask);
             binding.bindInput("position_ids", pos);
-            if (shared != null) {
-                bindShared();                                 // positions [0, S) written in place
-            } else {
-                MemorySegment none = arena.allocate(16);
-                NativeTensor[] empty = new NativeTensor[32];  // one empty [1, kvH, 0, D] per declared element type
-                for (int i = 0; i < layers; i++) {
-                    for (int kv = KEY; kv <= VALUE; kv++) {
-                        int type = g.pastType(i, kv);
-                        if (empty[type] == null) {
-                            empty[type] = add(in, NativeTensor.wrap(g.cpuMemory(), none, type, 1, g.kvHeads(), 0, g.headDim()));
-                        }
-                        binding.bindInput(pastName(i, kv), empty[type]);
+            MemorySegment none = arena.allocate(16);
+            NativeTensor[] empty = new NativeTensor[32];      // one empty [1, kvH, 0, D] per declared element type
+            for (int i = 0; i < layers; i++) {
+                for (int kv = KEY; kv <= VALUE; kv++) {
+                    int type = g.pastType(i, kv);
+                    if (empty[type] == null) {
+                        empty[type] = add(in, NativeTensor.wrap(g.cpuMemory(), none, type, 1, g.kvHeads(), 0, g.headDim()));
                     }
+                    binding.bindInput(pastName(i, kv), empty[type]);
                 }
             }
             return runAndCollect();
@@ -119,13 +104,9 @@ final class BoundDecoderStream implements DecoderStream {
                 binding.bindInput("inputs_embeds", stepEmbedsT);
                 binding.bindInput("attention_mask", mask);
                 binding.bindInput("position_ids", positionT);
-                if (shared != null) {
-                    bindShared();                                                        // position P written in place
-                } else {
-                    for (int i = 0; i < layers; i++) {                                    // [1, kvH, P, D], in place
-                        binding.bindInput(pastName(i, KEY), presents.get(2 * i));
-                        binding.bindInput(pastName(i, VALUE), presents.get(2 * i + 1));
-                    }
+                for (int i = 0; i < layers; i++) {                                        // [1, kvH, P, D], in place
+                    binding.bindInput(pastName(i, KEY), presents.get(2 * i));
+                    binding.bindInput(pastName(i, VALUE), presents.get(2 * i + 1));
                 }
                 return runAndCollect();
             } finally {
@@ -134,51 +115,13 @@ final class BoundDecoderStream implements DecoderStream {
         }
     }
 
-    /**
-     * The request's whole cache: 2L tensors [1, kvH, positions, D] of the declared types in the KV memory: on the
-     * CPU in this stream's arena (released with it), elsewhere from the session's allocator for that memory.
-     */
-    private List<NativeTensor> allocateCache(int positions) throws OrtException {
-        boolean cpu = g.kvMemory().name().equalsIgnoreCase("Cpu");
-        List<NativeTensor> cache = new ArrayList<>(2 * layers);
-        try {
-            for (int i = 0; i < layers; i++) {
-                for (int kv = KEY; kv <= VALUE; kv++) {
-                    int type = g.pastType(i, kv);
-                    long[] shape = {1, g.kvHeads(), positions, g.headDim()};
-                    cache.add(cpu
-                            ? NativeTensor.wrap(g.cpuMemory(), arena.allocate((long) g.kvHeads() * positions * g.headDim()
-                                    * NativeTensor.elementBytes(type), 64), type, shape)
-                            : g.kvAllocator().allocate(type, shape));
-                }
-            }
-            return cache;
-        } catch (OrtException | RuntimeException e) {
-            for (NativeTensor t : cache) t.close();
-            throw e;
-        }
-    }
-
-    /** Binds each layer's max-length buffer as its past and its present (the share-buffer form). */
-    private void bindShared() throws OrtException {
-        for (int i = 0; i < layers; i++) {
-            binding.bindInput(pastName(i, KEY), shared.get(2 * i));
-            binding.bindInput(pastName(i, VALUE), shared.get(2 * i + 1));
-        }
-    }
-
     /** Runs with logits bound to CPU memory and the cache to the KV memory; keeps the new cache, returns logits [V]. */
     private float[] runAndCollect() throws OrtException {
-        binding.clearOutputs();            // unshared: output shapes grow by one position per step, every run allocates
+        binding.clearOutputs();            // output shapes grow by one position per step: let every run allocate
         binding.bindOutput("logits", g.cpuMemory());
         for (int i = 0; i < layers; i++) {
-            if (shared != null) {
-                binding.bindOutput("present." + i + ".key", shared.get(2 * i));
-                binding.bindOutput("present." + i + ".value", shared.get(2 * i + 1));
-            } else {
-                binding.bindOutput("present." + i + ".key", g.kvMemory());
-                binding.bindOutput("present." + i + ".value", g.kvMemory());
-            }
+            binding.bindOutput("present." + i + ".key", g.kvMemory());
+            binding.bindOutput("present." + i + ".value", g.kvMemory());
         }
         binding.run();
         List<NativeTensor> out = binding.outputs();                          // [logits, present.0.key, ...]
@@ -214,7 +157,6 @@ final class BoundDecoderStream implements DecoderStream {
         try {
             for (NativeTensor t : presents) t.close();
             presents = List.of();
-            if (shared != null) for (NativeTensor t : shared) t.close();
             stepEmbedsT.close();
             positionT.close();
             binding.close();

@@ -13,7 +13,6 @@ import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.runtime.binding.MemoryInfo;
 import io.qwenaudio.runtime.binding.NativeTensor;
 import io.qwenaudio.runtime.binding.OrtCApi;
-import io.qwenaudio.runtime.binding.SessionAllocator;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.PromptBuilder.Prompt;
 import io.qwenaudio.text.Tokenizer;
@@ -63,8 +62,6 @@ public final class Generator implements AutoCloseable {
     private final Set<String> hiddenOutputs;
     /** ONNX element type of each past_key_values input, as the decoder declares it ([L][0 = key, 1 = value]). */
     private final int[][] pastTypes;
-    /** Allocates each request's max-length KV cache when past and present share one buffer (null otherwise). */
-    private final SessionAllocator kvAllocator;
     private final KvPlacement placement;
     /** Memory infos of the bound path (null with IO binding off); shared by all requests, closed by the owner. */
     private final MemoryInfo cpuMemory, kvMemory;
@@ -156,31 +153,9 @@ public final class Generator implements AutoCloseable {
                 throw e;
             }
             this.cpuMemory = cpu;
-            this.kvAllocator = sharesKvBuffer(manifest) ? newKvAllocator(decoder, kvMemory, cpu) : null;
         } else {
             this.cpuMemory = null;
             this.kvMemory = null;
-            this.kvAllocator = null;
-        }
-    }
-
-    /**
-     * Whether every decoder layer attends with {@code GroupQueryAttention}, which updates a KV cache in place when
-     * its past and present are one buffer of the request's maximum length (ONNX Runtime's past/present share
-     * buffer): then a bound decode step writes one position per layer instead of copying the whole cache.
-     */
-    static boolean sharesKvBuffer(Manifest m) {
-        Manifest.GraphSpec d = m.graph(Manifest.DECODER);
-        return d != null && d.ops() != null && d.ops().contains("com.microsoft:GroupQueryAttention");
-    }
-
-    private static SessionAllocator newKvAllocator(OrtSession decoder, MemoryInfo kv, MemoryInfo cpu) throws OrtException {
-        try {
-            return new SessionAllocator(decoder, kv);
-        } catch (OrtException | RuntimeException e) {
-            if (kv != cpu) kv.close();
-            cpu.close();
-            throw e;
         }
     }
 
@@ -206,11 +181,9 @@ public final class Generator implements AutoCloseable {
             this.cpuMemory = MemoryInfo.cpu();
             this.kvMemory = placement.device().equalsIgnoreCase("Cpu") ? cpuMemory
                     : MemoryInfo.device(placement.device(), placement.deviceId());
-            this.kvAllocator = sharesKvBuffer(manifest) ? newKvAllocator(decoder, kvMemory, cpuMemory) : null;
         } else {
             this.cpuMemory = null;
             this.kvMemory = null;
-            this.kvAllocator = null;
         }
     }
 
@@ -350,11 +323,6 @@ public final class Generator implements AutoCloseable {
 
     MemoryInfo kvMemory() {
         return kvMemory;
-    }
-
-    /** The allocator of shared max-length KV buffers, or null when each run allocates its present. */
-    SessionAllocator kvAllocator() {
-        return kvAllocator;
     }
 
     /** Embedding row of one token id: {@code [H]}, from the embed_tokens graph. */
@@ -544,7 +512,6 @@ public final class Generator implements AutoCloseable {
     @Override
     public void close() throws OrtException {
         try {
-            if (kvAllocator != null) kvAllocator.close();
             if (kvMemory != null && kvMemory != cpuMemory) kvMemory.close();
             if (cpuMemory != null) cpuMemory.close();
             if (!owner) return;

@@ -3,11 +3,8 @@ package io.qwenaudio.generate;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.qwenaudio.artifacts.Manifest;
-import io.qwenaudio.runtime.binding.MemoryInfo;
 import io.qwenaudio.runtime.binding.NativeCounts;
-import io.qwenaudio.runtime.binding.NativeTensor;
 import io.qwenaudio.runtime.binding.OrtCApi;
-import io.qwenaudio.runtime.binding.SessionAllocator;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.PromptBuilder.Prompt;
 import org.junit.jupiter.api.AfterAll;
@@ -178,24 +175,6 @@ class IoBindingTest {
     static long settledRssKb() throws IOException {
         System.gc();
         return rssKb();
-    }
-
-    @Test
-    void fusedDecodersShareOnePreallocatedCacheBufferAndTheAllocatorReleasesIt() throws Exception {
-        // every preset's fused decoder attends with GroupQueryAttention: bound requests take the share-buffer path
-        for (GenerateFixture f : List.of(tiny, odd, mid)) {
-            assertTrue(Generator.sharesKvBuffer(f.gen.manifest()), f.gen.manifest().graph(Manifest.DECODER).ops().toString());
-        }
-        long before = NativeCounts.live();
-        try (MemoryInfo cpu = MemoryInfo.cpu();
-             SessionAllocator a = new SessionAllocator(tiny.gen.decoderSession(), cpu)) {
-            assertEquals("Cpu", a.memory());
-            try (NativeTensor t = a.allocate(NativeTensor.FLOAT16, 1, 2, 300, 16)) {                   // [1, kvH, T, D]
-                assertEquals(NativeTensor.FLOAT16, t.elementType());
-                assertEquals(2 * 300 * 16, t.lastFloats(2 * 300 * 16).length);
-            }
-        }
-        assertEquals(before, NativeCounts.live(), NativeCounts.summary());
     }
 
     @Test

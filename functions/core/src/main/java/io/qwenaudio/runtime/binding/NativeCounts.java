@@ -10,10 +10,10 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NativeCounts {
 
     /** Kinds of native object this binding creates. */
-    public enum Kind { IO_BINDING, MEMORY_INFO, VALUE, ALLOCATOR }
+    public enum Kind { IO_BINDING, MEMORY_INFO, VALUE }
 
-    private static final AtomicLong[] CREATED = {new AtomicLong(), new AtomicLong(), new AtomicLong(), new AtomicLong()};
-    private static final AtomicLong[] RELEASED = {new AtomicLong(), new AtomicLong(), new AtomicLong(), new AtomicLong()};
+    private static final AtomicLong[] CREATED = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
+    private static final AtomicLong[] RELEASED = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
 
     private NativeCounts() {
     }
