@@ -196,7 +196,7 @@ def main():
             tokens = [int(torch.argmax(logits))]
             t1 = time.perf_counter()
             pos = ids.shape[0]
-            while len(tokens) < a.tokens:
+            while len(tokens) < (a.tokens if rep > 0 else min(a.tokens, 8)):  # the warm-up decodes 8
                 logits = model.forward(table[tokens[-1]][None, None], cache, pos)
                 tokens.append(int(torch.argmax(logits)))
                 pos += 1

@@ -59,18 +59,25 @@ class DecoderBenchmarkTest {
     static final String PYTHON = "/usr/bin/python3";
     static final long SEED = 1;
 
-    record Variant(String name, GraphOps ops, Dtype dtype) {
+    /** A converted decoder and how its KV cache is kept ({@code sharedKv}: one full-length buffer bound as past and present). */
+    record Variant(String name, GraphOps ops, Dtype dtype, boolean sharedKv) {
         String dir() {
             return "art-" + ops.label() + "-" + dtype.label();
+        }
+
+        String dtypeLabel() {
+            return dtype.label();
         }
     }
 
     static final List<Variant> VARIANTS = List.of(
-            new Variant("standard fp32", GraphOps.STANDARD, Dtype.FP32),
-            new Variant("fused fp32", GraphOps.FUSED, Dtype.FP32),
-            new Variant("fused fp16", GraphOps.FUSED, Dtype.FP16),
-            new Variant("fused int8", GraphOps.FUSED, Dtype.INT8),
-            new Variant("fused int4", GraphOps.FUSED, Dtype.INT4));
+            new Variant("standard fp32", GraphOps.STANDARD, Dtype.FP32, false),
+            new Variant("fused fp32", GraphOps.FUSED, Dtype.FP32, true),
+            new Variant("fused fp32, new present", GraphOps.FUSED, Dtype.FP32, false),
+            new Variant("fused fp16", GraphOps.FUSED, Dtype.FP16, true),
+            new Variant("fused int8", GraphOps.FUSED, Dtype.INT8, true),
+            new Variant("fused int4", GraphOps.FUSED, Dtype.INT4, true),
+            new Variant("fused int4, new present", GraphOps.FUSED, Dtype.INT4, false));
     static final String TORCH = "PyTorch eager fp32";
 
     @Test
@@ -91,7 +98,7 @@ class DecoderBenchmarkTest {
         }
         for (Variant v : VARIANTS) {
             Path art = dir.resolve(v.dir());
-            if (Files.exists(art.resolve("manifest.json"))) continue;
+            if (Files.exists(art.resolve("manifest.json"))) continue;  // converted before, or by an earlier variant
             long t0 = System.nanoTime();
             new Converter(null).convert(new Converter.Options(ck, art, v.dtype(), v.ops(), List.of(), Map.of()));
             System.out.printf("converted %s in %.1f s%n", v.name(), (System.nanoTime() - t0) / 1e9);
@@ -102,6 +109,7 @@ class DecoderBenchmarkTest {
 
         Map<String, GraphStats.Counts[]> nodes = new LinkedHashMap<>();
         for (Variant v : VARIANTS) {
+            if (!v.sharedKv() && v.ops() == GraphOps.FUSED) continue;   // same graph as the shared row
             Path onnx = dir.resolve(v.dir()).resolve("decoder.onnx");
             nodes.put(v.name(), new GraphStats.Counts[] {GraphStats.written(onnx), GraphStats.optimized(onnx, dir.resolve("opt"))});
             System.out.printf("%s decoder: %d nodes written, %d after ONNX Runtime's optimiser: %s%n", v.name(),
@@ -112,9 +120,9 @@ class DecoderBenchmarkTest {
         Path promptNpz = dir.resolve("prompt.npz");
         for (int r = 0; r < rounds; r++) {
             for (Variant v : VARIANTS) {
-                JsonNode res = Bench.java(logs.resolve(v.dir() + "-" + r + ".log"), DecoderRun.class,
-                        dir.resolve(v.dir()).toString(), audioNpy.toString(), String.valueOf(tokens), String.valueOf(reps),
-                        String.valueOf(threads), io);
+                JsonNode res = Bench.java(logs.resolve(v.dir() + (v.sharedKv() ? "" : "-new") + "-" + r + ".log"),
+                        DecoderRun.class, dir.resolve(v.dir()).toString(), audioNpy.toString(), String.valueOf(tokens),
+                        String.valueOf(reps), String.valueOf(threads), io, v.sharedKv() ? "shared" : "new");
                 runs.computeIfAbsent(v.name(), k -> new ArrayList<>()).add(res);
                 System.out.printf("round %d %-14s prompt %d: prefill %7.1f ms, decode %6.1f tok/s, RSS %.0f MiB%n", r + 1,
                         v.name(), res.get("prompt").asInt(), res.get("prefill_ms").asDouble(), res.get("decode_tps").asDouble(),
@@ -214,8 +222,10 @@ class DecoderBenchmarkTest {
                 decR[i] = dec[i] / base.get(i).get("decode_tps").asDouble();
                 rss[i] = rs.get(i).get("rss_mib").asDouble();
             }
-            GraphStats.Counts[] n = nodes.get(e.getKey());
-            String dtype = e.getKey().equals(TORCH) ? "fp16" : e.getKey().substring(e.getKey().indexOf(' ') + 1);
+            Variant v = VARIANTS.stream().filter(x -> x.name().equals(e.getKey())).findFirst().orElse(null);
+            GraphStats.Counts[] n = v == null ? null : nodes.get(VARIANTS.stream()
+                    .filter(x -> x.dir().equals(v.dir())).findFirst().orElseThrow().name());
+            String dtype = v == null ? "fp16" : v.dtypeLabel();
             rows.add(new String[] {e.getKey(), fmt("%.0f", Bench.median(pre)), fmt("%.2fx", Bench.median(preR)),
                     fmt("%.1f", Bench.median(dec)), fmt("%.2fx", Bench.median(decR)), fmt("%.0f", Bench.median(rss)),
                     n == null ? "-" : n[0].nodes() + " (" + n[1].nodes() + ")",
@@ -226,7 +236,9 @@ class DecoderBenchmarkTest {
         return fmt("mid preset, prompt %d positions (30 s clip), greedy, %d new tokens, %d threads, medians of %d rounds; "
                 + "vs std = ratio to standard fp32 in the same round (prefill: time ratio, > 1 is faster); RSS = process "
                 + "resident memory after generating; nodes = decoder graph as written (after ONNX Runtime's optimiser); "
-                + "same ids = leading greedy ids equal to standard fp32's%n", prompt, tokens, threads, rounds)
+                + "same ids = leading greedy ids equal to standard fp32's; fused rows keep the KV cache in one shared "
+                + "full-length buffer unless marked 'new present' (a new present cache per run, the past copied into "
+                + "it); on paper: Qwen2-7B decoder, mean context %.0f positions%n", prompt, tokens, threads, rounds, meanContext)
                 + Bench.table(rows);
     }
 }

@@ -18,11 +18,14 @@ import java.util.Map;
 
 /**
  * One decoder configuration in its own process: opens an artifacts directory's generator, builds the chat prompt
- * with the given audio rows (the CLI's default question), runs one warm-up generation and {@code reps} timed ones
+ * with the given audio rows (the CLI's default question), runs one short warm-up generation (8 tokens) and
+ * {@code reps} timed ones
  * (greedy, no stop ids, {@code tokens} new tokens) and prints their medians, the ids and the resident memory as a
  * {@link Bench#RESULT} line.
  *
- * <p>Arguments: {@code ARTIFACTS AUDIO.npy TOKENS REPS THREADS IO_BINDING(on|off)}.
+ * <p>Arguments: {@code ARTIFACTS AUDIO.npy TOKENS REPS THREADS IO_BINDING(on|off) KV_BUFFER(shared|new)}: with
+ * {@code new} a GroupQueryAttention decoder gets a new present cache every run instead of one shared full-length
+ * buffer ({@link Generator#withSharedKvBuffer}).
  */
 public final class DecoderRun {
 
@@ -37,7 +40,8 @@ public final class DecoderRun {
         double rssStart = Bench.procStatusMiB("VmRSS");
         ModelArtifacts m = ModelArtifacts.open(art, RuntimeOptions.defaults().withVerifyChecksums(false).withWarmup(false)
                 .withIntraOpThreads(threads).withIoBinding(io));
-        try (Generator gen = m.generator()) {
+        boolean shared = "shared".equals(args[6]);
+        try (Generator model = m.generator(); Generator gen = model.withSharedKvBuffer(shared)) {
             double rssLoaded = Bench.procStatusMiB("VmRSS");
             int h = m.manifest().text().hiddenSize(), n = rows.length / h;
             FloatTensor audio = FloatTensor.of(rows, n, h);                                    // [N, H]
@@ -46,7 +50,7 @@ public final class DecoderRun {
                             new int[] {n});
             GenerationOptions o = gen.defaults().withGreedy().withRepetitionPenalty(1.0).withMaxNewTokens(tokens)
                     .withStopTokenIds(List.of());
-            gen.generate(p, audio, o);                                                          // warm-up
+            gen.generate(p, audio, o.withMaxNewTokens(Math.min(tokens, 8)));                   // warm-up: prefill + steps
             double[] prefill = new double[reps], decode = new double[reps];
             Generation g = null;
             for (int i = 0; i < reps; i++) {
@@ -66,6 +70,7 @@ public final class DecoderRun {
             r.put("rss_mib", Bench.procStatusMiB("VmRSS"));
             r.put("hwm_mib", Bench.procStatusMiB("VmHWM"));
             r.put("kv_bytes_per_token", gen.kvBytesPerToken());
+            r.put("shared_kv_buffer", gen.sharedKvBuffer());
             Bench.result(r);
         }
     }
