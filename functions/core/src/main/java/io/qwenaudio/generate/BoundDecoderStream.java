@@ -20,6 +20,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * and are bound as they are as the next step's {@code past_key_values.*}; only {@code logits} is bound to CPU
  * memory and read. Prefill writes the cache once; each step binds the previous step's outputs as inputs.
  *
+ * <p>With the generator's shared KV buffer ({@link Generator#sharedKvBuffer()}) the cache is allocated once, at the
+ * request's full length, and the same {@code 2 x L} tensors are bound as {@code past_key_values.*} and as
+ * {@code present.*} of every run: GroupQueryAttention writes the new positions in place and copies nothing.
+ *
  * <p>Per request: one {@link IoBinding} on the shared decoder session, a confined arena for the small host inputs
  * (attention mask, position, the step's embedding row), and the {@code 2 x L} cache tensors of the last run.
  * {@link #close()} releases all of them; {@code IoBindingTest} counts that nothing stays behind.
@@ -38,13 +42,23 @@ final class BoundDecoderStream implements DecoderStream {
     private final NativeTensor positionT;     // [1, 1] over position
     private final NativeTensor stepEmbedsT;   // [1, 1, H] over stepEmbeds
     private List<NativeTensor> presents = List.of();   // [2L]: present.i.key, present.i.value of the last run
+    /** The shared buffers [2L] of [1, kvH, positions, D] (null without a shared buffer): past and present of every run. */
+    private final List<NativeTensor> shared;
 
     BoundDecoderStream(Generator g, int positions) throws OrtException {
         this.g = g;
         this.layers = g.layers();
         IoBinding b = null;
         NativeTensor p = null;
+        List<NativeTensor> kv = new ArrayList<>();
         try {
+            if (g.sharedKvBuffer()) {
+                for (int i = 0; i < layers; i++) {
+                    for (int k = KEY; k <= VALUE; k++) {
+                        kv.add(g.kvAllocator().allocate(g.pastType(i, k), 1, g.kvHeads(), positions, g.headDim()));
+                    }
+                }
+            }
             b = new IoBinding(g.decoderSession());
             ones = arena.allocate(JAVA_LONG, positions);
             ones.fill((byte) 0);
@@ -54,6 +68,7 @@ final class BoundDecoderStream implements DecoderStream {
             p = NativeTensor.wrap(g.cpuMemory(), position, NativeTensor.INT64, 1, 1);
             stepEmbedsT = NativeTensor.wrap(g.cpuMemory(), stepEmbeds, NativeTensor.FLOAT, 1, 1, g.hidden());
         } catch (OrtException | RuntimeException e) {
+            for (NativeTensor t : kv) t.close();
             if (p != null) p.close();
             if (b != null) b.close();
             arena.close();
@@ -61,6 +76,7 @@ final class BoundDecoderStream implements DecoderStream {
         }
         this.binding = b;
         this.positionT = p;
+        this.shared = g.sharedKvBuffer() ? List.copyOf(kv) : null;
     }
 
     @Override
@@ -78,7 +94,11 @@ final class BoundDecoderStream implements DecoderStream {
             binding.bindInput("position_ids", pos);
             MemorySegment none = arena.allocate(16);
             NativeTensor[] empty = new NativeTensor[32];      // one empty [1, kvH, 0, D] per declared element type
-            for (int i = 0; i < layers; i++) {
+            for (int i = 0; i < layers && shared != null; i++) {  // the full-length buffer; the mask says P = 0
+                binding.bindInput(pastName(i, KEY), shared.get(2 * i));
+                binding.bindInput(pastName(i, VALUE), shared.get(2 * i + 1));
+            }
+            for (int i = 0; i < layers && shared == null; i++) {
                 for (int kv = KEY; kv <= VALUE; kv++) {
                     int type = g.pastType(i, kv);
                     if (empty[type] == null) {
@@ -104,9 +124,10 @@ final class BoundDecoderStream implements DecoderStream {
                 binding.bindInput("inputs_embeds", stepEmbedsT);
                 binding.bindInput("attention_mask", mask);
                 binding.bindInput("position_ids", positionT);
+                List<NativeTensor> past = shared != null ? shared : presents;
                 for (int i = 0; i < layers; i++) {                                        // [1, kvH, P, D], in place
-                    binding.bindInput(pastName(i, KEY), presents.get(2 * i));
-                    binding.bindInput(pastName(i, VALUE), presents.get(2 * i + 1));
+                    binding.bindInput(pastName(i, KEY), past.get(2 * i));
+                    binding.bindInput(pastName(i, VALUE), past.get(2 * i + 1));
                 }
                 return runAndCollect();
             } finally {
@@ -115,13 +136,21 @@ final class BoundDecoderStream implements DecoderStream {
         }
     }
 
-    /** Runs with logits bound to CPU memory and the cache to the KV memory; keeps the new cache, returns logits [V]. */
+    /**
+     * Runs with logits bound to CPU memory and the cache to the KV memory (or to the shared buffers); keeps the new
+     * cache, returns logits [V].
+     */
     private float[] runAndCollect() throws OrtException {
         binding.clearOutputs();            // output shapes grow by one position per step: let every run allocate
         binding.bindOutput("logits", g.cpuMemory());
         for (int i = 0; i < layers; i++) {
-            binding.bindOutput("present." + i + ".key", g.kvMemory());
-            binding.bindOutput("present." + i + ".value", g.kvMemory());
+            if (shared != null) {          // written in place: the same tensors as the bound past
+                binding.bindOutput("present." + i + ".key", shared.get(2 * i));
+                binding.bindOutput("present." + i + ".value", shared.get(2 * i + 1));
+            } else {
+                binding.bindOutput("present." + i + ".key", g.kvMemory());
+                binding.bindOutput("present." + i + ".value", g.kvMemory());
+            }
         }
         binding.run();
         List<NativeTensor> out = binding.outputs();                          // [logits, present.0.key, ...]
@@ -138,6 +167,10 @@ final class BoundDecoderStream implements DecoderStream {
             throw e;
         }
         out.getFirst().close();
+        if (shared != null) {              // further references to the shared buffers: the stream keeps its own
+            for (NativeTensor t : out.subList(1, out.size())) t.close();
+            return logits;
+        }
         for (NativeTensor t : presents) t.close();                          // the previous step's cache
         presents = out.subList(1, out.size());
         return logits;
@@ -157,6 +190,7 @@ final class BoundDecoderStream implements DecoderStream {
         try {
             for (NativeTensor t : presents) t.close();
             presents = List.of();
+            if (shared != null) for (NativeTensor t : shared) t.close();
             stepEmbedsT.close();
             positionT.close();
             binding.close();

@@ -11,6 +11,7 @@ import ai.onnxruntime.TensorInfo;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.runtime.binding.MemoryInfo;
+import io.qwenaudio.runtime.binding.NativeAllocator;
 import io.qwenaudio.runtime.binding.NativeTensor;
 import io.qwenaudio.runtime.binding.OrtCApi;
 import io.qwenaudio.tensor.FloatTensor;
@@ -49,6 +50,13 @@ import java.util.Set;
  * Java on the CPU, but under CUDA the Java API brings every output back to host memory). Either way only the
  * last position's logits {@code [V]} come back to Java per token, for the {@link Sampler}; the KV tensors' element
  * type is the one the decoder declares (fp32 or fp16).
+ *
+ * <p>Shared KV buffer: when the decoder's attention is {@code com.microsoft.GroupQueryAttention} (the fused graphs)
+ * and IO binding is on, each request allocates its cache once at its full length ({@code [1, kvH, S +
+ * max_new_tokens, D]} per layer, in the KV memory) and binds the same tensors as {@code past_key_values.*} and
+ * {@code present.*} of every run. GroupQueryAttention then sees that past and present share a buffer and writes
+ * only the new positions, instead of zeroing a new present tensor and copying the whole past into it each step
+ * (which makes every decode step cost a pass over the whole cache on top of the attention itself).
  */
 public final class Generator implements AutoCloseable {
 
@@ -65,6 +73,10 @@ public final class Generator implements AutoCloseable {
     private final KvPlacement placement;
     /** Memory infos of the bound path (null with IO binding off); shared by all requests, closed by the owner. */
     private final MemoryInfo cpuMemory, kvMemory;
+    /** Whether requests keep one full-length KV buffer per layer bound as both past and present (see class doc). */
+    private final boolean sharedKv;
+    /** Allocates the shared KV buffers in the KV memory (null without a shared buffer). */
+    private final NativeAllocator kvAllocator;
     private final boolean owner;
 
     /**
@@ -157,10 +169,31 @@ public final class Generator implements AutoCloseable {
             this.cpuMemory = null;
             this.kvMemory = null;
         }
+        this.sharedKv = placement.ioBinding() && gqaDecoder(manifest);
+        this.kvAllocator = sharedKv ? allocatorOrClose(decoder, kvMemory) : null;
     }
 
-    /** A view sharing {@code g}'s sessions with another placement; closing it releases only its memory infos. */
-    private Generator(Generator g, KvPlacement placement) throws OrtException {
+    /** Whether the manifest says the decoder's attention is GroupQueryAttention (which can share its KV buffer). */
+    static boolean gqaDecoder(Manifest m) {
+        Manifest.GraphSpec d = m.graphs() == null ? null : m.graphs().get(Manifest.DECODER);
+        return d != null && d.requiredOps().contains("com.microsoft:GroupQueryAttention");
+    }
+
+    private NativeAllocator allocatorOrClose(OrtSession session, MemoryInfo where) throws OrtException {
+        try {
+            return NativeAllocator.of(session, where);
+        } catch (OrtException | RuntimeException e) {
+            if (kvMemory != null && kvMemory != cpuMemory) kvMemory.close();
+            if (cpuMemory != null) cpuMemory.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A view sharing {@code g}'s sessions with another placement and KV buffer mode; closing it releases only its
+     * memory infos and allocator.
+     */
+    private Generator(Generator g, KvPlacement placement, boolean sharedKv) throws OrtException {
         this.env = g.env;
         this.embed = g.embed;
         this.decoder = g.decoder;
@@ -185,6 +218,8 @@ public final class Generator implements AutoCloseable {
             this.cpuMemory = null;
             this.kvMemory = null;
         }
+        this.sharedKv = sharedKv && placement.ioBinding() && gqaDecoder(manifest);
+        this.kvAllocator = this.sharedKv ? allocatorOrClose(decoder, kvMemory) : null;
     }
 
     /**
@@ -192,7 +227,21 @@ public final class Generator implements AutoCloseable {
      * in one process. Close the view when done; it does not close the shared sessions.
      */
     public Generator withIoBinding(boolean on) throws OrtException {
-        return new Generator(this, new KvPlacement(on, placement.device(), placement.deviceId()));
+        return new Generator(this, new KvPlacement(on, placement.device(), placement.deviceId()), true);
+    }
+
+    /**
+     * This model with the shared KV buffer switched on (where the decoder and IO binding allow it) or off (each run
+     * allocates a new present cache one position longer), e.g. to compare the two in one process. Close the view
+     * when done; it does not close the shared sessions.
+     */
+    public Generator withSharedKvBuffer(boolean on) throws OrtException {
+        return new Generator(this, placement, on);
+    }
+
+    /** Whether requests keep one full-length KV buffer bound as both past and present (see the class doc). */
+    public boolean sharedKvBuffer() {
+        return sharedKv;
     }
 
     /** Whether decode steps go through ONNX Runtime's IO binding. */
@@ -323,6 +372,10 @@ public final class Generator implements AutoCloseable {
 
     MemoryInfo kvMemory() {
         return kvMemory;
+    }
+
+    NativeAllocator kvAllocator() {
+        return kvAllocator;
     }
 
     /** Embedding row of one token id: {@code [H]}, from the embed_tokens graph. */
@@ -512,6 +565,7 @@ public final class Generator implements AutoCloseable {
     @Override
     public void close() throws OrtException {
         try {
+            if (kvAllocator != null) kvAllocator.close();
             if (kvMemory != null && kvMemory != cpuMemory) kvMemory.close();
             if (cpuMemory != null) cpuMemory.close();
             if (!owner) return;

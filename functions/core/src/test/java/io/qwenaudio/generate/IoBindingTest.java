@@ -29,8 +29,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Decoding through ONNX Runtime's IO binding (the default) against the plain Java API path on the same sessions:
- * identical greedy ids and identical logits at every step (presets tiny with and without its domain adapter, odd,
+ * Decoding through ONNX Runtime's IO binding (the default, with the KV cache in one full-length buffer bound as both
+ * past and present, which GroupQueryAttention writes in place) and through IO binding with a new present cache per
+ * run, against the plain Java API path on the same sessions: identical greedy ids and identical logits at every step (presets tiny with and without its domain adapter, odd,
  * mid; 16 concurrent generations), no native object left behind over 1,000 generations, and the one private handle
  * of the official jar the binding reads.
  */
@@ -75,7 +76,17 @@ class IoBindingTest {
     /** Bound and plain runs give the same ids and bit-identical logits; returns the number of steps compared. */
     static int compare(GenerateFixture f, Generator plain, Prompt p, FloatTensor rows, int max, String label) throws Exception {
         assertTrue(f.gen.ioBinding(), "IO binding is the default");
-        Run on = run(f.gen, p, rows, f.argmax(max));
+        assertTrue(f.gen.sharedKvBuffer(), "the fused decoder (GroupQueryAttention) shares its KV buffer by default");
+        try (Generator growing = f.gen.withSharedKvBuffer(false)) {
+            assertTrue(growing.ioBinding() && !growing.sharedKvBuffer());
+            compare(f, f.gen, growing, p, rows, max, label + " shared/new-present");
+        }
+        return compare(f, f.gen, plain, p, rows, max, label);
+    }
+
+    static int compare(GenerateFixture f, Generator bound, Generator plain, Prompt p, FloatTensor rows, int max,
+                       String label) throws Exception {
+        Run on = run(bound, p, rows, f.argmax(max));
         Run off = run(plain, p, rows, f.argmax(max));
         assertArrayEquals(off.g().tokenIds(), on.g().tokenIds(), label);
         assertEquals(off.logits().size(), on.logits().size(), label);

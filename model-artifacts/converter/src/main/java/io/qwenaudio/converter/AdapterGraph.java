@@ -18,19 +18,33 @@ import static io.qwenaudio.converter.AudioOps.F32;
  * {@code gate = sigmoid(gate(x))} on the adapter input, {@code adapted = x + scale * gate * delta}. Weights are
  * named as in {@code DomainAdapterWeights}. With float16 weight storage the Linear weights are cast to float32
  * in-graph; norms, biases and {@code scale} stay float32.
+ *
+ * <p>With {@link GraphOps#FUSED} each layer's attention is a packed q/k/v MatMul into
+ * {@code com.microsoft.MultiHeadAttention} (no mask: every token of the input is valid), the residual adds are
+ * fused with the following LayerNorm as {@code com.microsoft.SkipLayerNormalization} (out_proj / linear2 bias
+ * included) and GELU is {@code com.microsoft.Gelu}; {@link GraphOps#STANDARD} writes opset-17 ops only.
  */
 public final class AdapterGraph {
 
     private AdapterGraph() {
     }
 
+    /** The portable graph: standard ops only. */
     public static void build(GraphBuilder g, DomainAdapterConfig cfg, TensorSource w) {
+        build(g, cfg, w, GraphOps.STANDARD);
+    }
+
+    public static void build(GraphBuilder g, DomainAdapterConfig cfg, TensorSource w, GraphOps ops) {
         int d = cfg.inputDim();
         String x = g.input("hidden_states", F32, "batch", "tokens", (long) d);            // [B, N, d]
         String h = x;
         if (cfg.positionalEncoding().equals("sinusoidal")) h = g.add("/adapter/pos_encoding/Add", x, positions(g, x, d));
 
-        for (int l = 0; l < cfg.numLayers(); l++) h = layer(g, cfg, w, l, h);
+        if (ops == GraphOps.FUSED) {
+            h = fusedLayers(g, cfg, w, h);
+        } else {
+            for (int l = 0; l < cfg.numLayers(); l++) h = layer(g, cfg, w, l, h);
+        }
 
         String delta = AudioOps.layerNorm(g, "/adapter/output_norm",
                 AudioOps.linear(g, "/adapter/output_proj", h, w.floats("output_proj.weight", d, d), w.floats("output_proj.bias", d), d, d),
@@ -70,6 +84,66 @@ public final class AdapterGraph {
         String cos = g.op("Unsqueeze", p + "/Cos/Unsqueeze", g.op("Cos", p + "/Cos", angle), axes2);  // [N, d/2, 1]
         String pe = g.op("Concat", p + "/Concat", List.of(sin, cos), Map.of("axis", 2L));             // [N, d/2, 2]
         return g.op("Reshape", p + "/Reshape", pe, g.ints(p + "/shape", -1, d));                     // [N, d]
+    }
+
+    /**
+     * All layers in fused ops. Pre-LN ({@code norm_first}): each block's last MatMul (out_proj, linear2) leaves its
+     * bias and residual add to the next SkipLayerNormalization, which returns the next block's normed input and the
+     * residual stream; after the last layer they are plain Adds. Post-LN: {@code h = norm(h + block(h))} is one
+     * SkipLayerNormalization per block.
+     */
+    private static String fusedLayers(GraphBuilder g, DomainAdapterConfig cfg, TensorSource w, String h) {
+        int d = cfg.inputDim();
+        double eps = cfg.layerNormEps();
+        String pending = null, pendingBias = null;    // pre-LN: the last block's MatMul output and bias, not yet added
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            String p = "layers." + l + ".", path = "/adapter/layers." + l, a = path + "/self_attn";
+            float[] n1w = w.floats(p + "norm1.weight", d), n1b = w.floats(p + "norm1.bias", d);
+            float[] n2w = w.floats(p + "norm2.weight", d), n2b = w.floats(p + "norm2.bias", d);
+            String outBias = g.weightF32(a + "/out_proj/bias", w.floats(p + "self_attn.out_proj.bias", d), d);
+            String ffBias = g.weightF32(path + "/linear2/bias", w.floats(p + "linear2.bias", d), d);
+            if (cfg.normFirst()) {
+                String x;
+                if (pending == null) {
+                    x = AudioOps.layerNorm(g, path + "/norm1", h, n1w, n1b, eps);
+                } else {
+                    String[] n = AudioOps.skipLayerNorm(g, path + "/norm1", pending, h, n1w, n1b, pendingBias, eps);
+                    x = n[0];
+                    h = n[1];
+                }
+                String[] n = AudioOps.skipLayerNorm(g, path + "/norm2", fusedAttention(g, cfg, w, p, a, x), h, n2w, n2b, outBias, eps);
+                h = n[1];
+                pending = fusedFeedForward(g, cfg, w, p, path, n[0]);
+                pendingBias = ffBias;
+            } else {
+                h = AudioOps.skipLayerNorm(g, path + "/norm1", fusedAttention(g, cfg, w, p, a, h), h, n1w, n1b, outBias, eps)[0];
+                h = AudioOps.skipLayerNorm(g, path + "/norm2", fusedFeedForward(g, cfg, w, p, path, h), h, n2w, n2b, ffBias, eps)[0];
+            }
+        }
+        if (pending == null) return h;
+        String last = "/adapter/layers." + (cfg.numLayers() - 1);
+        return g.add(last + "/Add_1", h, g.add(last + "/linear2/Add", pending, pendingBias)); // [B, N, d]
+    }
+
+    /** MultiHeadAttention over x [B, N, d]; returns out_proj's MatMul [B, N, d] without its bias. */
+    private static String fusedAttention(GraphBuilder g, DomainAdapterConfig cfg, TensorSource w, String p, String a, String x) {
+        int d = cfg.inputDim();
+        float[] inW = w.floats(p + "self_attn.in_proj_weight", 3L * d, d);   // [3d, d] rows q, k, v
+        float[] inB = w.floats(p + "self_attn.in_proj_bias", 3L * d);        // [3d]
+        String ctx = AudioOps.multiHeadAttention(g, a, x,
+                java.util.Arrays.copyOfRange(inW, 0, d * d), java.util.Arrays.copyOfRange(inB, 0, d),
+                java.util.Arrays.copyOfRange(inW, d * d, 2 * d * d), java.util.Arrays.copyOfRange(inB, d, 2 * d),
+                java.util.Arrays.copyOfRange(inW, 2 * d * d, 3 * d * d), java.util.Arrays.copyOfRange(inB, 2 * d, 3 * d),
+                cfg.numHeads(), cfg.headDim(), null);                                // [B, N, d]
+        return AudioOps.matmul(g, a + "/out_proj", ctx, w.floats(p + "self_attn.out_proj.weight", d, d), d, d);
+    }
+
+    /** linear1, activation and linear2's MatMul [B, N, d] without its bias. */
+    private static String fusedFeedForward(GraphBuilder g, DomainAdapterConfig cfg, TensorSource w, String p, String path, String x) {
+        int d = cfg.inputDim(), f = cfg.ffDim();
+        String a = AudioOps.linear(g, path + "/linear1", x, w.floats(p + "linear1.weight", f, d), w.floats(p + "linear1.bias", f), d, f);
+        a = cfg.activation().equals("relu") ? g.op("Relu", path + "/activation/Relu", a) : AudioOps.fusedGelu(g, path + "/activation", a);
+        return AudioOps.matmul(g, path + "/linear2", a, w.floats(p + "linear2.weight", d, f), f, d);
     }
 
     private static String layer(GraphBuilder g, DomainAdapterConfig cfg, TensorSource w, int l, String h) {

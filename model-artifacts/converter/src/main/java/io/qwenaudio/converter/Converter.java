@@ -102,7 +102,8 @@ public final class Converter {
             Map<String, Manifest.GraphSpec> graphs = writeModelGraphs(tmp, o, cfg, w);
             Map<String, Manifest.AdapterSpec> adapters = new TreeMap<>();
             for (Map.Entry<String, Path> a : o.adapters().entrySet()) {
-                adapters.put(a.getKey(), buildAdapter(tmp, a.getKey(), a.getValue(), adapterCfgs.get(a.getKey()), o.dtype()));
+                adapters.put(a.getKey(), buildAdapter(tmp, a.getKey(), a.getValue(), adapterCfgs.get(a.getKey()), o.dtype(),
+                        o.graphOps()));
             }
             List<String> tokenizerFiles = copyTokenizer(o.checkpoint(), tmp);
             String chatTemplate = copyChatTemplate(o.checkpoint(), tmp);
@@ -141,14 +142,14 @@ public final class Converter {
     }
 
     /**
-     * The audio encoder, projector and token embedding (standard ops; weights fp32, or fp16 stored and computed in
-     * fp32) and the decoder in the chosen op set and dtype.
+     * The audio encoder (in the chosen op set; weights fp32, or fp16 stored and computed in fp32), projector and
+     * token embedding (standard ops) and the decoder in the chosen op set and dtype.
      */
     private Map<String, Manifest.GraphSpec> writeModelGraphs(Path tmp, Options o, Qwen2AudioConfig cfg, TensorSource w)
             throws IOException {
         GraphBuilder.WeightType wt = o.dtype();
         Map<String, Manifest.GraphSpec> graphs = new LinkedHashMap<>();
-        graphs.put(Manifest.AUDIO_ENCODER, graph(tmp, "audio_encoder", wt, g -> EncoderGraph.build(g, cfg.audio(), w)));
+        graphs.put(Manifest.AUDIO_ENCODER, graph(tmp, "audio_encoder", wt, g -> EncoderGraph.build(g, cfg.audio(), w, o.graphOps())));
         graphs.put(Manifest.PROJECTOR, graph(tmp, "projector", wt, g -> ProjectorGraph.build(g, w)));
         graphs.put(Manifest.EMBED_TOKENS, graph(tmp, "embed_tokens", wt, g -> EmbedGraph.build(g, cfg.text(), w)));
         graphs.put(Manifest.DECODER, graph(tmp, "decoder", wt,
@@ -223,9 +224,10 @@ public final class Converter {
         DomainAdapterConfig cfg = checkAdapter(adapterDir, m.audio().dModel());
         Path staging = Files.createTempDirectory(artifacts, ".adapter-" + name + "-");
         try {
+            // int8/int4 artifacts: adapters (audio side) stay float32; the op set follows the audio encoder's
             Manifest.AdapterSpec spec = buildAdapter(staging, name, adapterDir, cfg,
-                    "fp16".equals(m.dtype()) ? GraphBuilder.WeightType.FLOAT16 : GraphBuilder.WeightType.FLOAT32);
-            // int8/int4 artifacts: adapters (audio side) stay float32
+                    "fp16".equals(m.dtype()) ? GraphBuilder.WeightType.FLOAT16 : GraphBuilder.WeightType.FLOAT32,
+                    audioOps(m));
             Path target = artifacts.resolve("adapters").resolve(name);
             deleteTree(target);
             Files.createDirectories(target.getParent());
@@ -244,6 +246,12 @@ public final class Converter {
         }
     }
 
+    /** The op set of the artifacts' audio encoder ({@link GraphOps#STANDARD} when the manifest does not say). */
+    static GraphOps audioOps(Manifest m) {
+        Manifest.GraphSpec enc = m.graphs() == null ? null : m.graphs().get(Manifest.AUDIO_ENCODER);
+        return enc != null && GraphOps.FUSED.label().equals(enc.opSet()) ? GraphOps.FUSED : GraphOps.STANDARD;
+    }
+
     private DomainAdapterConfig checkAdapter(Path dir, int dModel) {
         DomainAdapterConfig c = DomainAdapterConfig.read(dir);
         if (c.inputDim() != dModel) {
@@ -257,10 +265,10 @@ public final class Converter {
     }
 
     private Manifest.AdapterSpec buildAdapter(Path root, String name, Path dir, DomainAdapterConfig cfg,
-                                              GraphBuilder.WeightType dtype) throws IOException {
+                                              GraphBuilder.WeightType dtype, GraphOps ops) throws IOException {
         Path sub = Files.createDirectories(root.resolve("adapters").resolve(name));
         try (DomainAdapterWeights w = DomainAdapterWeights.open(dir)) {
-            Manifest.GraphSpec g = graph(sub, "adapter", dtype, gb -> AdapterGraph.build(gb, cfg, w));
+            Manifest.GraphSpec g = graph(sub, "adapter", dtype, gb -> AdapterGraph.build(gb, cfg, w, ops));
             g = g.under("adapters/" + name + "/");
             Manifest.GraphSpec diag = graph(sub, "adapter_diagnostics", dtype, gb -> AdapterDiagnosticsGraph.build(gb, cfg, w))
                     .under("adapters/" + name + "/");

@@ -10,10 +10,15 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class NativeCounts {
 
     /** Kinds of native object this binding creates. */
-    public enum Kind { IO_BINDING, MEMORY_INFO, VALUE }
+    public enum Kind { IO_BINDING, MEMORY_INFO, VALUE, ALLOCATOR }
 
-    private static final AtomicLong[] CREATED = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
-    private static final AtomicLong[] RELEASED = {new AtomicLong(), new AtomicLong(), new AtomicLong()};
+    private static final AtomicLong[] CREATED = counters(), RELEASED = counters();
+
+    private static AtomicLong[] counters() {
+        AtomicLong[] a = new AtomicLong[Kind.values().length];
+        for (int i = 0; i < a.length; i++) a[i] = new AtomicLong();
+        return a;
+    }
 
     private NativeCounts() {
     }

@@ -39,12 +39,13 @@ public final class OrtCApi {
     // slots in struct OrtApi (0-based)
     static final int CREATE_STATUS = 0, GET_ERROR_CODE = 1, GET_ERROR_MESSAGE = 2;
     static final int SESSION_GET_INPUT_COUNT = 30;
-    static final int CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49, GET_TENSOR_MUTABLE_DATA = 51;
+    static final int CREATE_TENSOR_AS_ORT_VALUE = 48, CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE = 49, GET_TENSOR_MUTABLE_DATA = 51;
     static final int GET_TENSOR_ELEMENT_TYPE = 60, GET_TENSOR_SHAPE_ELEMENT_COUNT = 64, GET_TENSOR_TYPE_AND_SHAPE = 65;
     static final int CREATE_MEMORY_INFO = 68, CREATE_CPU_MEMORY_INFO = 69, MEMORY_INFO_GET_NAME = 71;
     static final int ALLOCATOR_FREE = 76, GET_ALLOCATOR_WITH_DEFAULT_OPTIONS = 78;
     static final int RELEASE_STATUS = 93, RELEASE_MEMORY_INFO = 94, RELEASE_VALUE = 96;
     static final int RELEASE_TENSOR_TYPE_AND_SHAPE_INFO = 99;
+    static final int CREATE_ALLOCATOR = 131, RELEASE_ALLOCATOR = 132;
     static final int RUN_WITH_BINDING = 133, CREATE_IO_BINDING = 134, RELEASE_IO_BINDING = 135, BIND_INPUT = 136,
             BIND_OUTPUT = 137, BIND_OUTPUT_TO_DEVICE = 138, GET_BOUND_OUTPUT_VALUES = 140, CLEAR_BOUND_INPUTS = 141,
             CLEAR_BOUND_OUTPUTS = 142;
@@ -56,7 +57,8 @@ public final class OrtCApi {
 
     final MethodHandle createStatus, getErrorCode, getErrorMessage, releaseStatus;
     final MethodHandle sessionGetInputCount;
-    final MethodHandle createTensorWithDataAsOrtValue, getTensorMutableData, releaseValue;
+    final MethodHandle createTensorAsOrtValue, createTensorWithDataAsOrtValue, getTensorMutableData, releaseValue;
+    final MethodHandle createAllocator, releaseAllocator;
     final MethodHandle getTensorTypeAndShape, getTensorElementType, getTensorShapeElementCount, releaseTensorTypeAndShapeInfo;
     final MethodHandle createMemoryInfo, createCpuMemoryInfo, memoryInfoGetName, releaseMemoryInfo;
     final MethodHandle getAllocatorWithDefaultOptions, allocatorFree;
@@ -75,6 +77,14 @@ public final class OrtCApi {
         releaseStatus = fn(l, api, RELEASE_STATUS, FunctionDescriptor.ofVoid(ADDRESS));
         // OrtStatus* SessionGetInputCount(const OrtSession*, size_t* out)
         sessionGetInputCount = fn(l, api, SESSION_GET_INPUT_COUNT, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS));
+        // OrtStatus* CreateTensorAsOrtValue(OrtAllocator*, const int64_t* shape, size_t shape_len,
+        //     ONNXTensorElementDataType type, OrtValue** out)
+        createTensorAsOrtValue = fn(l, api, CREATE_TENSOR_AS_ORT_VALUE,
+                FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, ADDRESS));
+        // OrtStatus* CreateAllocator(const OrtSession*, const OrtMemoryInfo*, OrtAllocator** out)
+        createAllocator = fn(l, api, CREATE_ALLOCATOR, FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, ADDRESS));
+        // void ReleaseAllocator(OrtAllocator*)
+        releaseAllocator = fn(l, api, RELEASE_ALLOCATOR, FunctionDescriptor.ofVoid(ADDRESS));
         // OrtStatus* CreateTensorWithDataAsOrtValue(const OrtMemoryInfo*, void* p_data, size_t p_data_len,
         //     const int64_t* shape, size_t shape_len, ONNXTensorElementDataType type, OrtValue** out)
         createTensorWithDataAsOrtValue = fn(l, api, CREATE_TENSOR_WITH_DATA_AS_ORT_VALUE,
