@@ -3,6 +3,7 @@ package io.qwenaudio.audio;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.qwenaudio.audio.AudioTestTools.Enc;
+import io.qwenaudio.testtools.ExternalTool;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -28,7 +29,7 @@ class FeatureBenchmarkTest {
 
     @Test
     void javaVsNumpy() throws Exception {
-        AudioTestTools.requirePythonNumpy();
+        ExternalTool.PYTHON_NUMPY.require();
         for (int seconds : new int[] {30, 300}) {
             float[] x = clip(seconds);
             Path npy = dir.resolve("clip" + seconds + ".npy");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenaudio.tensor.Npy;
+import io.qwenaudio.testtools.ExternalTool;
 import java.nio.file.Path;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
@@ -25,7 +26,7 @@ class FeatureParityTest {
 
     @BeforeAll
     static void tools() {
-        AudioTestTools.requirePythonNumpy();
+        ExternalTool.PYTHON_NUMPY.require();
     }
 
     @Test
@@ -85,7 +86,7 @@ class FeatureParityTest {
 
     @Test
     void stereo44kFileThroughDecoderAndResampler() throws Exception {
-        AudioTestTools.requireSox();
+        ExternalTool.SOX.require();
         Path speech = AudioTestTools.speech(dir, "speech44src", "Stereo input at forty four point one kilohertz.");
         Path s44 = dir.resolve("speech44.wav");
         AudioTestTools.run("sox", speech.toString(), "-r", "44100", s44.toString(), "rate", "-v");

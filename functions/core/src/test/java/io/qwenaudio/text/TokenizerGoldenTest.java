@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qwenaudio.testtools.ExternalTool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -52,6 +53,7 @@ class TokenizerGoldenTest {
 
     @BeforeAll
     static void install() throws Exception {
+        ExternalTool.NODE.require();
         if (!Files.isRegularFile(MODELS.resolve("tokenizer.json"))) {
             Files.createDirectories(NPM_DIR);
             run(NPM_DIR, 300, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix",

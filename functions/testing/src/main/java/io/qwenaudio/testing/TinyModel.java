@@ -17,11 +17,13 @@ import io.qwenaudio.reference.ReferenceAdapter;
 import io.qwenaudio.reference.ReferenceEncoder;
 import io.qwenaudio.reference.ReferenceModel;
 import io.qwenaudio.reference.ReferenceProjector;
+import io.qwenaudio.testtools.ExternalTool;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -129,23 +131,27 @@ public final class TinyModel {
         return new ReferenceModel(config, w);
     }
 
-    /** Real speech from espeak-ng (16-bit WAV), or null when espeak-ng is not installed. */
+    /**
+     * Real speech from espeak-ng (16-bit WAV). Without espeak-ng the calling test is skipped, or fails in CI
+     * ({@link ExternalTool}).
+     */
     public static byte[] speechWav(String text) {
+        ExternalTool.ESPEAK_NG.require();
         try {
             Path f = Files.createTempFile("speech", ".wav");
             try {
                 Process p = new ProcessBuilder("espeak-ng", "-w", f.toString(), text).redirectErrorStream(true).start();
-                p.getInputStream().readAllBytes();
-                if (p.waitFor() != 0) return null;
+                String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (p.waitFor() != 0) throw new IllegalStateException("espeak-ng exited " + p.exitValue() + ": " + log);
                 return Files.readAllBytes(f);
             } finally {
                 Files.deleteIfExists(f);
             }
         } catch (IOException e) {
-            return null;
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return null;
+            throw new IllegalStateException("interrupted while running espeak-ng", e);
         }
     }
 

@@ -10,6 +10,7 @@ import io.qwenaudio.checkpoint.Qwen2AudioConfig;
 import io.qwenaudio.checkpoint.TensorSource;
 import io.qwenaudio.checkpoint.TextConfig;
 import io.qwenaudio.tensor.Npy;
+import io.qwenaudio.testtools.ExternalTool;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The Java reference against independent float64 numpy forwards written from the transformers / PyTorch code
@@ -42,16 +42,8 @@ class ReferenceNumpyParityTest {
     static Path dir;
 
     @BeforeAll
-    static void numpyPresent() throws Exception {
-        boolean ok;
-        try {
-            Process p = new ProcessBuilder("python3", "-c", "import numpy").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            ok = p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            ok = false;
-        }
-        assumeTrue(ok, "python3 with numpy is not installed");
+    static void numpyPresent() {
+        ExternalTool.PYTHON_NUMPY.require();
         assertTrue(Files.isRegularFile(SCRIPT), "missing " + SCRIPT.toAbsolutePath());
     }
 
