@@ -21,9 +21,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The domain adapter graph in ONNX Runtime against {@link ReferenceAdapter} over the config variants. */
 class AdapterGraphParityTest {
 
-    static final double FP32_BOUND = 1e-4;
-    /** float16 Linear weights (relative rounding 4.9e-4 per weight) through one or two layers. */
-    static final double FP16_BOUND = 5e-3;
+    /** Relative error of the adapter's change and of the gate: measured <= 1.14e-6 (change), <= 2.0e-7 (gate). */
+    static final double FP32_BOUND = 5e-6;
+    /**
+     * float16 Linear weights (relative rounding 4.9e-4 per weight) through two layers: measured <= 3.7e-4 (change),
+     * <= 1.0e-4 (gate).
+     */
+    static final double FP16_BOUND = 1.5e-3;
 
     @ParameterizedTest(name = "d={0} L={1} H={2} F={3} {4} normFirst={5} pe={6} gate={7}/{8}")
     @CsvSource({

@@ -64,7 +64,7 @@ class ReferenceEncoderNumpyTest {
             maxRef = Math.max(maxRef, Math.abs(expected[i]));
         }
         System.out.printf("reference encoder vs numpy (odd, melLength %d): relative error %.3e%n", melLength, maxDiff / maxRef);
-        assertTrue(maxDiff / maxRef <= 1e-5, "relative error " + maxDiff / maxRef);
+        assertTrue(maxDiff / maxRef <= 1e-6, "relative error " + maxDiff / maxRef); // measured 1.5e-7
     }
 
     private static void writeF32(Path f, float[] v) throws IOException {
