@@ -121,7 +121,7 @@ class GeneratorTest {
             System.out.printf("[%dL] %d cached steps == argmax of full recompute; recompute vs reference logits rel %.2e%n",
                     f.cfg.text().numHiddenLayers(), g.tokenIds().length, worst);
             assertTrue(g.tokenIds().length >= 2);
-            assertTrue(worst <= 1e-4, "rel " + worst);
+            assertTrue(worst <= 2.5e-6, "rel " + worst); // measured 6.2e-7 (3 layers), 6.1e-7 (2 layers)
         }
     }
 
@@ -139,7 +139,7 @@ class GeneratorTest {
                 worst = Math.max(worst, Parity.relError(want.hiddenStates()[i], hs.get(i).data()));
             }
             System.out.printf("[%dL] no-decode: %d hidden states [%d, %d], worst rel %.2e%n", layers, hs.size(), p.length(), h, worst);
-            assertTrue(worst <= 1e-4, "rel " + worst);
+            assertTrue(worst <= 2.5e-6, "rel " + worst); // measured 5.1e-7 (3 layers), 4.5e-7 (2 layers)
         }
     }
 
