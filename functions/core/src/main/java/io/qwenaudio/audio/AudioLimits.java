@@ -42,14 +42,6 @@ public final class AudioLimits {
         return new AudioLimits(seconds, minSampleRate, maxSampleRate, maxChannels);
     }
 
-    public AudioLimits withSampleRateRange(int min, int max) {
-        return new AudioLimits(maxDurationSeconds, min, max, maxChannels);
-    }
-
-    public AudioLimits withMaxChannels(int channels) {
-        return new AudioLimits(maxDurationSeconds, minSampleRate, maxSampleRate, channels);
-    }
-
     /** Maximum number of samples at 16 kHz that {@link #maxDurationSeconds()} allows. */
     public long maxSamples16k() {
         return (long) Math.floor(maxDurationSeconds * FeatureExtractor.SAMPLE_RATE);

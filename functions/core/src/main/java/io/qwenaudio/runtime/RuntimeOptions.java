@@ -80,11 +80,6 @@ public record RuntimeOptions(String executionProvider, int deviceId, boolean fal
                 warmup, allowSpinning, ioBinding);
     }
 
-    public RuntimeOptions withAllowSpinning(boolean spin) {
-        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
-                verifyChecksums, warmup, spin, ioBinding);
-    }
-
     public RuntimeOptions withIoBinding(boolean on) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
                 verifyChecksums, warmup, allowSpinning, on);

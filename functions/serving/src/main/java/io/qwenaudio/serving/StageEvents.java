@@ -97,11 +97,6 @@ public class StageEvents {
         Out apply(I data, String requestId);
     }
 
-    /** Events answered from the de-duplication cache so far. */
-    public long duplicatesAnswered() {
-        return replies.hits();
-    }
-
     public static String requestId(CloudEvent<?> in) {
         String c = in.extensions() == null ? null : in.extensions().get(EventTypes.CORRELATION);
         return c == null || c.isBlank() ? in.id() : c;

@@ -7,7 +7,6 @@ import io.qwenaudio.tensor.Half;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -185,14 +184,5 @@ public final class SafetensorsWriter implements AutoCloseable {
                 StandardCharsets.UTF_8);
         written.add(idx);
         return written;
-    }
-
-    /** {@link #writeCheckpoint} without checked exceptions. */
-    public static List<Path> writeCheckpointUnchecked(Path dir, TensorSource source, DType dtype, long maxShardBytes) {
-        try {
-            return writeCheckpoint(dir, source, dtype, maxShardBytes);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -158,10 +158,6 @@ public final class TinyTokenizer {
         return bpeSize() + SPECIAL_TOKENS.size();
     }
 
-    public int mergeCount() {
-        return merges.size();
-    }
-
     /** Writes tokenizer.json, vocab.json, merges.txt and tokenizer_config.json into {@code dir}. */
     public void write(Path dir, int modelMaxLength) throws IOException {
         ObjectMapper m = new ObjectMapper();
