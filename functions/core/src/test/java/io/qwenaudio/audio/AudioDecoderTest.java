@@ -10,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -110,9 +111,9 @@ class AudioDecoderTest {
         ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 0);
         assertArrayEquals(want, decode(f));
         // a truncated last frame is dropped
-        byte[] cut = java.util.Arrays.copyOf(AudioTestTools.riff(fmt, AudioTestTools.chunk("data", data)),
+        byte[] cut = Arrays.copyOf(AudioTestTools.riff(fmt, AudioTestTools.chunk("data", data)),
                 44 + data.length - 3);
-        assertArrayEquals(java.util.Arrays.copyOf(want, want.length - 1), decode(cut));
+        assertArrayEquals(Arrays.copyOf(want, want.length - 1), decode(cut));
     }
 
     /** sox writes the file (WAVE_FORMAT_EXTENSIBLE for > 16 bits or > 2 channels); sox's own decode is the reference. */

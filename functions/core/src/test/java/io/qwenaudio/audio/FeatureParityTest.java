@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.qwenaudio.tensor.Npy;
 import io.qwenaudio.testtools.ExternalTool;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -138,14 +139,14 @@ class FeatureParityTest {
         for (int w = 0; w < f.windows(); w++) {
             float[] mine = f.window(w);
             assertEquals(per, mine.length);
-            float[] theirs = java.util.Arrays.copyOfRange(refData, w * per, (w + 1) * per);
+            float[] theirs = Arrays.copyOfRange(refData, w * per, (w + 1) * per);
             worst = Math.max(worst, AudioTestTools.maxAbsDiff(mine, theirs));
             assertEquals(refLengths[w], f.melLength(w), name + ": mel length of window " + w);
             int samplesInWindow = (int) Math.min(480000, x.length - 480000L * w);
             assertEquals((samplesInWindow + 159) / 160, f.melLength(w));
             int[] mask = f.mask(w);
             int[] expected = new int[3000];
-            java.util.Arrays.fill(expected, 0, refLengths[w], 1);
+            Arrays.fill(expected, 0, refLengths[w], 1);
             assertArrayEquals(expected, mask, name + ": mask of window " + w);
         }
         System.out.printf("feature parity %-9s windows=%d max|java-numpy|=%.3e%n", name, f.windows(), worst);

@@ -16,6 +16,9 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -316,9 +319,9 @@ class GeneratorTest {
             prompts.add(p);
             sequential.add(tiny.gen.generate(p, tiny.audio, tiny.argmax(16)));
         }
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
-            List<java.util.concurrent.Future<Generation>> futures = new ArrayList<>();
+            List<Future<Generation>> futures = new ArrayList<>();
             for (int round = 0; round < 3; round++) {
                 for (Prompt p : prompts) futures.add(pool.submit(() -> tiny.gen.generate(p, tiny.audio, tiny.argmax(16))));
             }

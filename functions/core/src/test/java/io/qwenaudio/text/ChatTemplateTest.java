@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -129,7 +130,7 @@ class ChatTemplateTest {
         int[] plain = tokenizer.encodePlain(typed);
         assertEquals(typed.length(), plain.length);
         int at = p.audioStart()[0] + 4 + 2; // after the clip: <|audio_eos|>, "\n"
-        assertArrayEquals(plain, java.util.Arrays.copyOfRange(p.ids(), at, at + plain.length));
+        assertArrayEquals(plain, Arrays.copyOfRange(p.ids(), at, at + plain.length));
         // without special-token strings in the messages, the segmented encoding equals encoding the whole text
         RenderedPrompt r = ChatTemplate.chatMl().render(List.of(system("Be brief."), user(audio(), text("Hi."))), true);
         assertArrayEquals(tokenizer.encode(r.text()), tokenizer.encode(r));

@@ -12,11 +12,14 @@ import io.qwenaudio.runtime.RuntimeOptions;
 import io.quarkus.runtime.configuration.ConfigurationException;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -32,7 +35,7 @@ public class ServingSetup {
     ServingConfig config;
 
     @Inject
-    jakarta.enterprise.inject.Instance<ArtifactsFallback> fallback;
+    Instance<ArtifactsFallback> fallback;
 
     private volatile ModelArtifacts artifacts;
     private volatile TensorCodec codec;
@@ -67,7 +70,7 @@ public class ServingSetup {
      * Recording environment -> adapter directory: {@code qwen-audio.adapt.environments.*}, or the fallback
      * model's adapters when the artifacts come from the fallback.
      */
-    public java.util.Map<String, String> environments() {
+    public Map<String, String> environments() {
         if (config.artifactsDir().isEmpty() && fallback.isResolvable() && config.adapt().environments().isEmpty()) {
             return fallback.get().environments();
         }
@@ -136,7 +139,7 @@ public class ServingSetup {
                         Set.of(P + "payload.blob-dir")));
                 try {
                     Files.createDirectories(dir);
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new ConfigurationException(P + "payload.blob-dir=" + dir + " cannot be created: " + e.getMessage(),
                             Set.of(P + "payload.blob-dir"));
                 }

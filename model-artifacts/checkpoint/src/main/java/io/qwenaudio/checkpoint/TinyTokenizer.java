@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenaudio.artifacts.TokenizerJson;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -200,9 +201,9 @@ public final class TinyTokenizer {
     private static String resource(String name) {
         try (var in = TinyTokenizer.class.getResourceAsStream(name)) {
             if (in == null) throw new IllegalStateException(name + " is missing from the classpath");
-            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 
@@ -55,7 +56,7 @@ class AdaptersTest {
             int len = 1;
             for (long x : shape) len *= (int) x;
             float[] v = new float[len];
-            java.util.Arrays.fill(v, 0.5f);
+            Arrays.fill(v, 0.5f);
             s.put(n, v, shape);
         });
         SafetensorsWriter.writeFile(dir.resolve("adapter_model.safetensors"), s, SafetensorsWriter.DType.F16);
@@ -72,7 +73,7 @@ class AdaptersTest {
         LoraAdapter a = LoraAdapter.read(tmp.resolve("a"));
         assertEquals(List.of("audio_tower.layers.0.self_attn.q_proj", "audio_tower.layers.1.fc1"), List.copyOf(a.targets().keySet()));
         assertEquals(16 / 2.0, a.targets().get("audio_tower.layers.1.fc1").scale());
-        assertArrayEquals(new float[]{0.5f, 0.5f}, java.util.Arrays.copyOf(a.targets().get("audio_tower.layers.1.fc1").a(), 2));
+        assertArrayEquals(new float[]{0.5f, 0.5f}, Arrays.copyOf(a.targets().get("audio_tower.layers.1.fc1").a(), 2));
 
         writeLora(tmp.resolve("b"), cfg.replace("\"r\":4", "\"r\":8"), Map.of(
                 "base_model.model.audio_tower.layers.0.self_attn.q_proj.lora_A.weight", new long[]{4, 8},

@@ -1,5 +1,6 @@
 package io.qwenaudio.cli;
 
+import ai.onnxruntime.OrtException;
 import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.encoder.AudioEncoder;
@@ -64,7 +65,7 @@ final class AudioModelOptions {
     record Audio(EncodeStage.Encoded encoded, FloatTensor hidden, Wire.AdapterStats adapter) {
     }
 
-    Audio encode(ModelArtifacts model) throws IOException, ai.onnxruntime.OrtException {
+    Audio encode(ModelArtifacts model) throws IOException, OrtException {
         EncodeStage.Encoded e;
         try (EncodeStage encode = new EncodeStage(model.encoder(AudioEncoder.Batching.none(), null), null, AudioLimits.DEFAULT)) {
             e = encode.encodeAudio(Files.readAllBytes(audio));

@@ -1,5 +1,6 @@
 package io.qwenaudio.converter;
 
+import io.qwenaudio.checkpoint.MakeTiny;
 import io.qwenaudio.reference.Parity;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
 import io.qwenaudio.checkpoint.DomainAdapterWeights;
@@ -57,7 +58,7 @@ class AdapterGraphParityTest {
 
     @Test
     void generatedAdapterDirectoryOverAFullWindow(@TempDir Path dir) throws Exception {
-        DomainAdapterConfig cfg = io.qwenaudio.checkpoint.MakeTiny.writeDomainAdapter(dir.resolve("ldv"), 64, 25);
+        DomainAdapterConfig cfg = MakeTiny.writeDomainAdapter(dir.resolve("ldv"), 64, 25);
         try (DomainAdapterWeights w = DomainAdapterWeights.open(dir.resolve("ldv"))) {
             w.validate(cfg);
             InMemoryTensorSource copy = new InMemoryTensorSource();

@@ -14,6 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Map;
 
 import static io.qwenaudio.converter.AudioParity.in;
@@ -49,7 +50,7 @@ class EncoderGraphParityTest {
         ReferenceEncoder ref = new ReferenceEncoder(a, w);
         int per = 750 * a.dModel(), window = a.numMelBins() * 3000;
         for (int b = 0; b < lengths.length; b++) {
-            float[] expected = ref.forward(java.util.Arrays.copyOfRange(features, b * window, (b + 1) * window), lengths[b]);
+            float[] expected = ref.forward(Arrays.copyOfRange(features, b * window, (b + 1) * window), lengths[b]);
             double err = Parity.relError(expected, 0, out, b * per, expected.length);
             System.out.printf("encoder %s fp32 melLength %d: relative error %.3e%n", preset, lengths[b], err);
             assertTrue(err <= FP32_BOUND, "relative error " + err + " > " + FP32_BOUND);

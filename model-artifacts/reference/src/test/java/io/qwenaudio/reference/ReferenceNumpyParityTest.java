@@ -19,6 +19,7 @@ import java.io.IOException;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -139,7 +140,7 @@ class ReferenceNumpyParityTest {
             Map<String, float[]> out = run(t);
 
             ReferenceAdapter.Result r = new ReferenceAdapter(c, w).forward(x, n);
-            String label = name + " " + java.util.Arrays.toString(v);
+            String label = name + " " + Arrays.toString(v);
             report(label + " out", r.out(), out.get("out"));
             report(label + " delta", r.delta(), out.get("delta"));
             report(label + " gate", r.gate(), out.get("gate"));

@@ -22,8 +22,10 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -42,7 +44,7 @@ class EncodeFunctionTest {
 
     static float[] npy(String b64, long... shape) {
         Npy.Array a = Npy.read(Base64.getDecoder().decode(b64));
-        org.junit.jupiter.api.Assertions.assertArrayEquals(shape, a.shape());
+        assertArrayEquals(shape, a.shape());
         return a.toFloats();
     }
 
@@ -138,7 +140,7 @@ class EncodeFunctionTest {
         JsonPath none = given().contentType("application/json").body(Map.of("audio", b64(wav), "pooling", "none"))
                 .post("/embed").then().statusCode(200).extract().jsonPath();
         assertEquals(n, none.getList("hidden").size());
-        org.junit.jupiter.api.Assertions.assertNull(none.get("embedding"));
+        assertNull(none.get("embedding"));
     }
 
     @Test

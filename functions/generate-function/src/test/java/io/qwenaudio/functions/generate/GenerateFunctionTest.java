@@ -19,6 +19,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -86,7 +87,7 @@ class GenerateFunctionTest {
             ReferenceModel ref = m.referenceModel(w);
             want = ref.greedy(prompt, m.referenceProjected(hidden, N), N, 12, stop);
         }
-        assertEquals(java.util.Arrays.stream(want).boxed().toList(), ids);
+        assertEquals(Arrays.stream(want).boxed().toList(), ids);
         assertEquals(prompt.length, j.getInt("usage.prompt_tokens"));
         assertEquals(ids.size(), j.getInt("usage.completion_tokens"));
         assertEquals(ids.size() == 12 ? "length" : "stop", j.getString("finish_reason"));
