@@ -18,7 +18,6 @@ import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -29,7 +28,7 @@ import java.util.Set;
 @ApplicationScoped
 public class ServingSetup {
 
-    private static final String P = "qwen-audio.";
+    static final String P = "qwen-audio.";
 
     @Inject
     ServingConfig config;
@@ -127,13 +126,10 @@ public class ServingSetup {
     }
 
     private BlobStore blobStore(ServingConfig.Payload p) {
-        String kind = p.blobStore().toLowerCase(Locale.ROOT);
-        switch (kind) {
-            case "none":
-                return null;
-            case "memory":
-                return new InMemoryBlobStore(p.blobTtl(), p.blobMaxBytes().asLongValue());
-            case "file": {
+        return switch (p.blobStore()) {
+            case NONE -> null;
+            case MEMORY -> new InMemoryBlobStore(p.blobTtl(), p.blobMaxBytes().asLongValue());
+            case FILE -> {
                 Path dir = p.blobDir().orElseThrow(() -> new ConfigurationException(P + "payload.blob-dir is not set, "
                         + "but " + P + "payload.blob-store=file needs a directory shared by the stage processes",
                         Set.of(P + "payload.blob-dir")));
@@ -143,12 +139,9 @@ public class ServingSetup {
                     throw new ConfigurationException(P + "payload.blob-dir=" + dir + " cannot be created: " + e.getMessage(),
                             Set.of(P + "payload.blob-dir"));
                 }
-                return new FileBlobStore(dir, p.blobTtl());
+                yield new FileBlobStore(dir, p.blobTtl());
             }
-            default:
-                throw new ConfigurationException(P + "payload.blob-store: '" + p.blobStore() + "' is not supported; "
-                        + "accepted: memory, file, none", Set.of(P + "payload.blob-store"));
-        }
+        };
     }
 
     private static void positive(String key, int v) {

@@ -5,6 +5,7 @@ import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.runtime.ModelArtifacts;
+import io.qwenaudio.runtime.ExecutionProvider;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.stages.AdaptStage;
 import io.qwenaudio.stages.EncodeStage;
@@ -51,7 +52,7 @@ final class AudioModelOptions {
         CliFiles.requireReadable(audio, "audio file");
         RuntimeOptions opts;
         try {
-            opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
+            opts = RuntimeOptions.defaults().withExecutionProvider(ExecutionProvider.parse(executionProvider))
                     .withVerifyChecksums(!noVerify).withWarmup(false)
                     .withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
             opts.validate();
