@@ -83,7 +83,7 @@ public final class TinyTokenizer {
 
     /** Trains {@code numMerges} BPE merges on the embedded corpus; the result depends on nothing else. */
     public static TinyTokenizer train(int numMerges) {
-        char[] b2u = bytesToUnicode();
+        char[] b2u = TokenizerJson.bytesToUnicode();
         List<String> byteSymbols = new ArrayList<>();
         Map<String, Integer> vocab = new LinkedHashMap<>();
         for (int b : byteOrder()) {
@@ -220,18 +220,6 @@ public final class TinyTokenizer {
         for (int b = 0xAE; b <= 0xFF; b++) { order.add(b); seen[b] = true; }
         for (int b = 0; b < 256; b++) if (!seen[b]) order.add(b);
         return order;
-    }
-
-    /** GPT-2 bytes_to_unicode: printable bytes map to themselves, the others to 256, 257, ... in byte order. */
-    static char[] bytesToUnicode() {
-        char[] map = new char[256];
-        boolean[] printable = new boolean[256];
-        for (int b = '!'; b <= '~'; b++) printable[b] = true;
-        for (int b = 0xA1; b <= 0xAC; b++) printable[b] = true;
-        for (int b = 0xAE; b <= 0xFF; b++) printable[b] = true;
-        int n = 0;
-        for (int b = 0; b < 256; b++) map[b] = printable[b] ? (char) b : (char) (256 + n++);
-        return map;
     }
 
     /** Symbol -> id of the BPE part (for tests). */
