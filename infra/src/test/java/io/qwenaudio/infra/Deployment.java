@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * A rendered kustomization (base or an overlay) as typed model objects, each remembering the manifest it came
@@ -56,7 +57,7 @@ final class Deployment {
         return new Deployment(InfraPaths.display(dir), Kustomization.load(dir).build());
     }
 
-    private static final Map<Path, Deployment> CACHE = new java.util.concurrent.ConcurrentHashMap<>();
+    private static final Map<Path, Deployment> CACHE = new ConcurrentHashMap<>();
 
     static Deployment base() {
         return CACHE.computeIfAbsent(InfraPaths.baseDir(), Deployment::of);

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -193,7 +194,7 @@ class EventRoutingTest {
         for (Deployment d : Deployment.all()) {
             Map<String, String> seen = new HashMap<>();
             for (var t : d.triggers.values()) {
-                String key = new java.util.TreeMap<>(filter(t.resource())) + " -> "
+                String key = new TreeMap<>(filter(t.resource())) + " -> "
                         + t.resource().getSpec().getSubscriber().getRef().getName();
                 String other = seen.put(key, t.resource().getMetadata().getName());
                 problems.check(other == null, t.origin() + ": Triggers " + other + " and "

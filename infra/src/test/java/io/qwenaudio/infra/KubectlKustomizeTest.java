@@ -1,10 +1,10 @@
 package io.qwenaudio.infra;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
+import io.qwenaudio.testtools.ExternalTool;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +19,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The tests' own rendering of base and overlays ({@link Kustomization#build()}) equals {@code kubectl kustomize},
- * so the checks run on what the cluster would get. Runs where kubectl is installed.
+ * so the checks run on what the cluster would get. Needs kubectl ({@link ExternalTool}: skipped without it
+ * locally, a failure in CI).
  */
 class KubectlKustomizeTest {
 
@@ -30,7 +31,7 @@ class KubectlKustomizeTest {
     @ParameterizedTest
     @MethodSource("kustomizationDirs")
     void renderingMatchesKubectl(Path dir) throws Exception {
-        assumeTrue(kubectlAvailable(), "kubectl is not installed");
+        ExternalTool.KUBECTL.require();
         Path out = Files.createTempFile("kustomize", ".yaml");
         try {
             Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString())
@@ -38,7 +39,7 @@ class KubectlKustomizeTest {
                     .redirectOutput(out.toFile())
                     .start();
             String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
-            assumeTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize did not finish in 60 s");
+            assertTrue(p.waitFor(60, TimeUnit.SECONDS), "kubectl kustomize " + InfraPaths.display(dir) + " did not finish in 60 s");
             assertEquals(0, p.exitValue(), "kubectl kustomize " + InfraPaths.display(dir) + " failed: " + err);
             Map<String, JsonNode> expected = byId(Manifest.readDocuments(out));
             List<JsonNode> ours = new ArrayList<>();
@@ -61,18 +62,5 @@ class KubectlKustomizeTest {
                     + d.path("metadata").path("name").asText(), d);
         }
         return out;
-    }
-
-    private static boolean kubectlAvailable() {
-        try {
-            Process p = new ProcessBuilder("kubectl", "version", "--client").redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
-        } catch (IOException e) {
-            return false;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return false;
-        }
     }
 }

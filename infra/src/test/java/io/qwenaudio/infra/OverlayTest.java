@@ -3,6 +3,8 @@ package io.qwenaudio.infra;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Quantity;
 import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -111,7 +113,7 @@ class OverlayTest {
                     + " 1..600 (Knative's default max-revision-timeout-seconds), found " + timeout);
             String threads = Deployment.env(c).get(THREADS);
             problems.check(threads != null && cpu != null && new BigDecimal(threads).compareTo(cpu.setScale(0,
-                    java.math.RoundingMode.CEILING)) <= 0, where + ".spec.containers[0].env[" + THREADS
+                    RoundingMode.CEILING)) <= 0, where + ".spec.containers[0].env[" + THREADS
                     + "]: expected at most the CPU request " + cpu + " (more threads than cores slows ONNX Runtime), found "
                     + threads);
         }
@@ -163,6 +165,6 @@ class OverlayTest {
     }
 
     private static String gib(long bytes) {
-        return String.format(java.util.Locale.ROOT, "%.1f GiB", bytes / (double) GIB);
+        return String.format(Locale.ROOT, "%.1f GiB", bytes / (double) GIB);
     }
 }

@@ -1,6 +1,8 @@
 package io.qwenaudio.infra;
 
+import io.fabric8.knative.serving.v1.Service;
 import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.Probe;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
@@ -54,7 +56,7 @@ class ServiceContractTest {
 
         Map<String, String> env = Deployment.env(c);
         Set<String> names = new HashSet<>();
-        for (var e : c.getEnv() == null ? List.<io.fabric8.kubernetes.api.model.EnvVar>of() : c.getEnv()) {
+        for (var e : c.getEnv() == null ? List.<EnvVar>of() : c.getEnv()) {
             problems.check(names.add(e.getName()), where + ".env: " + e.getName() + " is set twice");
             if (Contract.LAUNCHER_ENV.contains(e.getName())) {
                 boolean jvmOptionsOnly = e.getValue() != null && Stream.of(e.getValue().trim().split("\\s+"))
@@ -122,12 +124,12 @@ class ServiceContractTest {
                 : c.getVolumeMounts().stream().filter(m -> path.equals(m.getMountPath())).findFirst();
     }
 
-    private static Optional<Volume> volume(Deployment.Typed<io.fabric8.knative.serving.v1.Service> s, String name) {
+    private static Optional<Volume> volume(Deployment.Typed<Service> s, String name) {
         var volumes = s.resource().getSpec().getTemplate().getSpec().getVolumes();
         return volumes == null ? Optional.empty() : volumes.stream().filter(v -> name.equals(v.getName())).findFirst();
     }
 
-    private static void checkClaimVolume(Deployment.Typed<io.fabric8.knative.serving.v1.Service> s, String volumeName,
+    private static void checkClaimVolume(Deployment.Typed<Service> s, String volumeName,
             boolean readOnly, Deployment d, Problems problems) {
         String where = s.origin() + ": Service " + s.resource().getMetadata().getName() + ": spec.template.spec.volumes["
                 + volumeName + "]";

@@ -74,7 +74,6 @@ class StageTimeoutIT {
     @BeforeAll
     void start() throws Exception {
         speech = TinyModel.speechWav("The quick brown fox jumps over the lazy dog.");
-        assertNotNull(speech, "espeak-ng is needed for the speech input (apt-get install espeak-ng)");
         chain = new StageChain(TinyModel.get().artifacts, StageChain.workDir("stage-timeout"), Map.of());
         broker = chain.broker(BACKOFF_SCALE, TIMEOUT_SCALE);
         generateDelivery = chain.routes.routes.stream().filter(r -> r.service().equals(GENERATE)).findFirst()

@@ -5,6 +5,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -72,7 +73,7 @@ public final class AudioDecoder {
         if (startsWith(magic, "RIFF") || startsWith(magic, "RIFX") || startsWith(magic, "RF64")) {
             if (!startsWith(magic, "RIFF")) {
                 throw new InvalidAudioException("unsupported WAV container: "
-                        + new String(magic, 0, 4, java.nio.charset.StandardCharsets.US_ASCII)
+                        + new String(magic, 0, 4, StandardCharsets.US_ASCII)
                         + "; accepted: little-endian RIFF/WAVE");
             }
             if (magic.length < MAGIC_BYTES || !"WAVE".equals(ascii(magic, 8, 4))) {

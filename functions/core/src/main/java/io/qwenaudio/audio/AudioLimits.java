@@ -1,5 +1,8 @@
 package io.qwenaudio.audio;
 
+import java.util.Locale;
+
+
 /**
  * Immutable limits applied to audio input before features are made: the longest accepted clip, the accepted
  * sample-rate range and the most channels. Use {@link #DEFAULT} or the {@code with*} methods.
@@ -42,14 +45,6 @@ public final class AudioLimits {
         return new AudioLimits(seconds, minSampleRate, maxSampleRate, maxChannels);
     }
 
-    public AudioLimits withSampleRateRange(int min, int max) {
-        return new AudioLimits(maxDurationSeconds, min, max, maxChannels);
-    }
-
-    public AudioLimits withMaxChannels(int channels) {
-        return new AudioLimits(maxDurationSeconds, minSampleRate, maxSampleRate, channels);
-    }
-
     /** Maximum number of samples at 16 kHz that {@link #maxDurationSeconds()} allows. */
     public long maxSamples16k() {
         return (long) Math.floor(maxDurationSeconds * FeatureExtractor.SAMPLE_RATE);
@@ -90,7 +85,7 @@ public final class AudioLimits {
     /** Throws {@link InvalidAudioException} if a clip of this many seconds is longer than allowed. */
     public void checkDuration(double seconds) {
         if (seconds > maxDurationSeconds) {
-            throw new InvalidAudioException(String.format(java.util.Locale.ROOT,
+            throw new InvalidAudioException(String.format(Locale.ROOT,
                     "audio too long: %.1f s or more; accepted: at most %.1f s", seconds, maxDurationSeconds));
         }
     }

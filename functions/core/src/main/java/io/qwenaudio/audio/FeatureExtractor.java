@@ -2,6 +2,7 @@ package io.qwenaudio.audio;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.IntStream;
 
 /**
  * Whisper log-mel front-end, numerically the Hugging Face {@code WhisperFeatureExtractor} numpy path with
@@ -172,7 +173,7 @@ public final class FeatureExtractor {
             max = frames(src, start, n, 0, FRAMES, out, fft, frame, power);
         } else {
             int per = (FRAMES + blocks - 1) / blocks;
-            max = (float) java.util.stream.IntStream.range(0, blocks).parallel()
+            max = (float) IntStream.range(0, blocks).parallel()
                     .mapToDouble(b -> frames(src, start, n, b * per, Math.min(FRAMES, (b + 1) * per), out,
                             b == 0 ? fft : new RealFft(N_FFT), new double[N_FFT], new double[N_BINS]))
                     .max().orElseThrow();
@@ -182,7 +183,7 @@ public final class FeatureExtractor {
             scale(out, 0, out.length, floor);
         } else {
             int per = (out.length + blocks - 1) / blocks;
-            java.util.stream.IntStream.range(0, blocks).parallel()
+            IntStream.range(0, blocks).parallel()
                     .forEach(b -> scale(out, b * per, Math.min(out.length, (b + 1) * per), floor));
         }
         return out;

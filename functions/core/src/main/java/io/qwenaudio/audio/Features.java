@@ -1,5 +1,6 @@
 package io.qwenaudio.audio;
 
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -36,7 +37,7 @@ public final class Features {
     /** {@code feature_attention_mask} of window {@code w}: 3000 values, 1 for the first melLength(w) frames. */
     public int[] mask(int w) {
         int[] m = new int[FeatureExtractor.FRAMES];
-        java.util.Arrays.fill(m, 0, melLengths[w], 1);
+        Arrays.fill(m, 0, melLengths[w], 1);
         return m;
     }
 

@@ -1,5 +1,9 @@
 package io.qwenaudio.audio;
 
+import java.util.ArrayList;
+import java.util.List;
+
+
 /**
  * Allocation-free forward FFT of a real frame of even length n (n/2 made of the factors 2, 3, 4 and 5), computed
  * as a complex FFT of n/2 points (mixed-radix Stockham, precomputed twiddles) plus the usual split step. Output
@@ -63,7 +67,7 @@ final class RealFft {
     }
 
     private static int[] factor(int m) {
-        java.util.List<Integer> f = new java.util.ArrayList<>();
+        List<Integer> f = new ArrayList<>();
         int rest = m;
         for (int p : new int[] {4, 2, 3, 5}) {
             while (rest % p == 0) {

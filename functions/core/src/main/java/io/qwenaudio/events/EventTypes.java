@@ -1,6 +1,8 @@
 package io.qwenaudio.events;
 
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The CloudEvent contract between stages. Every type lives under one reverse-DNS prefix; every event carries the
@@ -31,8 +33,8 @@ public final class EventTypes {
     public static final String ENVIRONMENT = "environment";
 
     /** The extensions every event of a request carries: the request id, and the environment when one is chosen. */
-    public static java.util.Map<String, String> extensions(String requestId, String environment) {
-        java.util.Map<String, String> ext = new java.util.TreeMap<>();
+    public static Map<String, String> extensions(String requestId, String environment) {
+        Map<String, String> ext = new TreeMap<>();
         ext.put(CORRELATION, requestId);
         if (environment != null && !environment.isBlank()) ext.put(ENVIRONMENT, environment);
         return ext;

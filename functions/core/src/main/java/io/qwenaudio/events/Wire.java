@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.annotation.JsonNaming;
 
 import java.util.List;
+import java.util.Objects;
 
 /**
  * The JSON bodies of the stage functions and of the events between them (snake_case keys, absent fields
@@ -54,7 +55,7 @@ public final class Wire {
         /** This for request {@code requestId}, taking {@code fallbackEnvironment} when it names no environment. */
         public EncodedAudio forRequest(String requestId, String fallbackEnvironment) {
             String env = environment != null ? environment : fallbackEnvironment;
-            if (java.util.Objects.equals(requestId, this.requestId) && java.util.Objects.equals(env, environment)) {
+            if (Objects.equals(requestId, this.requestId) && Objects.equals(env, environment)) {
                 return this;
             }
             return new EncodedAudio(requestId, env, hidden, windows, durationSeconds, adapter, timings, generate);

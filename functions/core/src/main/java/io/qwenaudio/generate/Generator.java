@@ -520,11 +520,12 @@ public final class Generator implements AutoCloseable {
         return x;
     }
 
-    /** True when the tokenizer knows the id (the tokenizer drops unknown ids from decoded text silently). */
+    /** The named output of a decoder run; a missing one means the graph is not the decoder this class expects. */
     private static OnnxTensor tensor(OrtSession.Result r, String name) {
         return (OnnxTensor) r.get(name).orElseThrow(() -> new IllegalStateException("decoder output " + name + " missing"));
     }
 
+    /** The {@code logits} output of a decoder run, copied: [V] of the last position. */
     static float[] logits(OrtSession.Result r) {
         return floats(r, "logits");
     }

@@ -1,6 +1,7 @@
 package io.qwenaudio.runtime;
 
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -25,7 +26,7 @@ public final class OrtTensors {
         try (OnnxTensor t = OnnxTensor.createTensor(env, buf, x.shape());
              OrtSession.Result r = session.run(Map.of(input, t))) {
             Map<String, FloatTensor> out = new LinkedHashMap<>();
-            for (Map.Entry<String, ai.onnxruntime.OnnxValue> e : r) {
+            for (Map.Entry<String, OnnxValue> e : r) {
                 OnnxTensor o = (OnnxTensor) e.getValue();
                 FloatBuffer fb = o.getFloatBuffer();
                 float[] a = new float[fb.remaining()];

@@ -6,7 +6,7 @@ import java.util.Locale;
  * How ONNX Runtime sessions are created: execution provider, threads, start-up checks. Immutable; the Quarkus
  * modules fill it from configuration keys {@code qwen-audio.runtime.*} and {@link #validate()} names the bad key.
  *
- * @param executionProvider {@code cpu} or {@code cuda}
+ * @param executionProvider where sessions run
  * @param deviceId          CUDA device ordinal
  * @param fallbackToCpu     when CUDA is asked for but not available: run on CPU (true) or fail (false)
  * @param intraOpThreads    threads inside one operator; 0 lets ONNX Runtime choose (one per core)
@@ -19,14 +19,14 @@ import java.util.Locale;
  *                          provider computed it (device memory under CUDA); off uses the Java API's run, which
  *                          brings every output back to host memory (configuration: {@code on} / {@code off})
  */
-public record RuntimeOptions(String executionProvider, int deviceId, boolean fallbackToCpu, int intraOpThreads,
+public record RuntimeOptions(ExecutionProvider executionProvider, int deviceId, boolean fallbackToCpu, int intraOpThreads,
                              int interOpThreads, boolean verifyChecksums, boolean warmup, boolean allowSpinning,
                              boolean ioBinding) {
 
     public static final String PREFIX = "qwen-audio.runtime.";
 
     public static RuntimeOptions defaults() {
-        return new RuntimeOptions("cpu", 0, false, 0, 0, true, true, true, true);
+        return new RuntimeOptions(ExecutionProvider.CPU, 0, false, 0, 0, true, true, true, true);
     }
 
     /** Parses an {@code on}/{@code off} switch of {@code key}; the message names the key and the accepted values. */
@@ -40,16 +40,12 @@ public record RuntimeOptions(String executionProvider, int deviceId, boolean fal
     }
 
     public boolean cuda() {
-        return "cuda".equals(executionProvider.toLowerCase(Locale.ROOT));
+        return executionProvider == ExecutionProvider.CUDA;
     }
 
     /** Checks every field; the message names the configuration key and the accepted values. */
     public RuntimeOptions validate() {
-        String ep = executionProvider == null ? "" : executionProvider.toLowerCase(Locale.ROOT);
-        if (!ep.equals("cpu") && !ep.equals("cuda")) {
-            throw new IllegalArgumentException(PREFIX + "execution-provider: '" + executionProvider
-                    + "' is not supported; accepted: cpu, cuda");
-        }
+        if (executionProvider == null) throw new IllegalArgumentException(ExecutionProvider.KEY + " is not set");
         if (deviceId < 0) throw new IllegalArgumentException(PREFIX + "device-id must be >= 0, got " + deviceId);
         if (intraOpThreads < 0) {
             throw new IllegalArgumentException(PREFIX + "intra-op-threads must be >= 0 (0 = automatic), got "
@@ -62,7 +58,7 @@ public record RuntimeOptions(String executionProvider, int deviceId, boolean fal
         return this;
     }
 
-    public RuntimeOptions withExecutionProvider(String ep) {
+    public RuntimeOptions withExecutionProvider(ExecutionProvider ep) {
         return new RuntimeOptions(ep, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verifyChecksums, warmup, allowSpinning, ioBinding);
     }
 
@@ -78,11 +74,6 @@ public record RuntimeOptions(String executionProvider, int deviceId, boolean fal
     public RuntimeOptions withVerifyChecksums(boolean verify) {
         return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads, verify,
                 warmup, allowSpinning, ioBinding);
-    }
-
-    public RuntimeOptions withAllowSpinning(boolean spin) {
-        return new RuntimeOptions(executionProvider, deviceId, fallbackToCpu, intraOpThreads, interOpThreads,
-                verifyChecksums, warmup, spin, ioBinding);
     }
 
     public RuntimeOptions withIoBinding(boolean on) {

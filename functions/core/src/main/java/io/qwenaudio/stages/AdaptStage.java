@@ -7,6 +7,7 @@ import io.qwenaudio.adapter.DomainAdapter;
 import io.qwenaudio.tensor.FloatTensor;
 
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -30,7 +31,7 @@ public final class AdaptStage implements AutoCloseable {
         this.d = d;
     }
 
-    public java.util.Set<String> environments() {
+    public Set<String> environments() {
         return adapters.keySet();
     }
 

@@ -2,6 +2,8 @@ package io.qwenaudio.stages;
 
 import io.qwenaudio.tensor.FloatTensor;
 
+import java.util.Arrays;
+
 /**
  * Rejects tensors from a caller that hold NaN or +-Infinity before a model sees them: such values poison every
  * later layer (NaN logits, then no token can be chosen), so they are refused at the stage entry with 422 and the
@@ -37,6 +39,6 @@ public final class FiniteValues {
             at[k] = flat % n;
             flat /= n;
         }
-        return java.util.Arrays.toString(at);
+        return Arrays.toString(at);
     }
 }

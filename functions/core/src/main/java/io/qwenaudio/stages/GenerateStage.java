@@ -19,6 +19,7 @@ import io.qwenaudio.text.PromptBuilder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Supplier;
 
 /**
  * The generate stage: audio hidden states of one or more clips -> projector -> prompt (the checkpoint's chat
@@ -140,7 +141,7 @@ public final class GenerateStage implements AutoCloseable {
         return prompt(conversation(p), null, audioTokens);
     }
 
-    private static PromptBuilder.Prompt checked(java.util.function.Supplier<PromptBuilder.Prompt> build) {
+    private static PromptBuilder.Prompt checked(Supplier<PromptBuilder.Prompt> build) {
         try {
             return build.get();
         } catch (InvalidGenerationException e) {

@@ -23,7 +23,6 @@ public final class ReplyCache<V> {
     private final int maxEntries;
     private final long ttlNanos;
     private final Map<String, Entry<V>> entries;
-    private long hits;
 
     public ReplyCache(int maxEntries, Duration ttl) {
         if (maxEntries < 1) throw new IllegalArgumentException("maxEntries must be >= 1, got " + maxEntries);
@@ -53,7 +52,6 @@ public final class ReplyCache<V> {
                 existing = null;
             } else {
                 existing = e.reply();
-                hits++;
             }
         }
         if (existing != null) return join(existing);
@@ -67,13 +65,6 @@ public final class ReplyCache<V> {
             }
             mine.completeExceptionally(ex);
             throw ex;
-        }
-    }
-
-    /** Deliveries answered from the cache so far. */
-    public long hits() {
-        synchronized (entries) {
-            return hits;
         }
     }
 

@@ -44,8 +44,4 @@ public record ChatMessage(String role, List<Part> parts) {
     public static Audio audio() {
         return new Audio();
     }
-
-    public long audioCount() {
-        return parts.stream().filter(p -> p instanceof Audio).count();
-    }
 }

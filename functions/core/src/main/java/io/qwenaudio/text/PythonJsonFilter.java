@@ -4,6 +4,8 @@ import com.hubspot.jinjava.interpret.JinjavaInterpreter;
 import com.hubspot.jinjava.lib.filter.Filter;
 
 import java.lang.reflect.Array;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -66,7 +68,7 @@ final class PythonJsonFilter implements Filter {
             newline(indent, depth, s);
             s.append('}');
         } else if (x instanceof Iterable<?> || x.getClass().isArray()) {
-            java.util.List<Object> items = new java.util.ArrayList<>();
+            List<Object> items = new ArrayList<>();
             if (x instanceof Iterable<?> it) {
                 for (Object o : it) items.add(o);
             } else {

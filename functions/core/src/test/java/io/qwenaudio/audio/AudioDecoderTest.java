@@ -5,10 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenaudio.audio.AudioTestTools.Enc;
+import io.qwenaudio.testtools.ExternalTool;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -109,9 +111,9 @@ class AudioDecoderTest {
         ByteBuffer.wrap(f).order(ByteOrder.LITTLE_ENDIAN).putInt(4, 0);
         assertArrayEquals(want, decode(f));
         // a truncated last frame is dropped
-        byte[] cut = java.util.Arrays.copyOf(AudioTestTools.riff(fmt, AudioTestTools.chunk("data", data)),
+        byte[] cut = Arrays.copyOf(AudioTestTools.riff(fmt, AudioTestTools.chunk("data", data)),
                 44 + data.length - 3);
-        assertArrayEquals(java.util.Arrays.copyOf(want, want.length - 1), decode(cut));
+        assertArrayEquals(Arrays.copyOf(want, want.length - 1), decode(cut));
     }
 
     /** sox writes the file (WAVE_FORMAT_EXTENSIBLE for > 16 bits or > 2 channels); sox's own decode is the reference. */
@@ -120,7 +122,7 @@ class AudioDecoderTest {
             "floating-point,32,1", "floating-point,64,1", "signed-integer,16,2", "signed-integer,24,4",
             "floating-point,32,3"})
     void soxWrittenWav(String encoding, int bits, int channels) throws Exception {
-        AudioTestTools.requireSox();
+        ExternalTool.SOX.require();
         Path wav = dir.resolve("sox.wav");
         AudioTestTools.run("sox", "-n", "-r", "24000", "-e", encoding, "-b", String.valueOf(bits), "-c",
                 String.valueOf(channels), wav.toString(), "synth", "0.5", "sine", "300-3000", "vol", "0.8");
@@ -147,7 +149,7 @@ class AudioDecoderTest {
     @ParameterizedTest
     @CsvSource({"16,1", "24,1", "16,2", "24,2"})
     void flacEqualsPcmSource(int bits, int channels) throws Exception {
-        AudioTestTools.requireSox();
+        ExternalTool.SOX.require();
         Path wav = dir.resolve("src.wav");
         AudioTestTools.run("sox", "-n", "-r", "44100", "-e", "signed-integer", "-b", String.valueOf(bits), "-c",
                 String.valueOf(channels), wav.toString(), "synth", "3", "pinknoise", "vol", "0.5");
@@ -170,8 +172,8 @@ class AudioDecoderTest {
     @CsvSource({"44100,1,128k,1", "44100,2,192k,1", "22050,1,64k,1", "16000,1,48k,1", "44100,2,128k,0",
             "24000,1,32k,0"})
     void mp3MatchesFfmpegDecode(int rate, int channels, String bitrate, int xing) throws Exception {
-        AudioTestTools.requireFfmpeg();
-        AudioTestTools.requireSox();
+        ExternalTool.FFMPEG.require();
+        ExternalTool.SOX.require();
         Path speech = AudioTestTools.speech(dir, "speech", "MP3 decoding is compared with ffmpeg's decoder.");
         Path src = dir.resolve("src.wav");
         AudioTestTools.run("sox", speech.toString(), "-r", String.valueOf(rate), "-c", String.valueOf(channels),

@@ -2,6 +2,7 @@ package io.qwenaudio.audio;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
+import io.qwenaudio.testtools.ExternalTool;
 import io.qwenaudio.tensor.Npy;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -15,7 +16,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-/** Shared utilities for the audio tests: external tools (sox, espeak-ng, ffmpeg, python3+numpy) and a WAV writer. */
+/**
+ * Shared utilities for the audio tests: running external tools (sox, espeak-ng, ffmpeg, python3+numpy; each test
+ * first calls {@link ExternalTool#require}) and a WAV writer.
+ */
 final class AudioTestTools {
 
     static final Path SCRIPT = Path.of("src", "test", "python", "whisper_features.py");
@@ -23,35 +27,6 @@ final class AudioTestTools {
             "; install with: apt-get install -y sox libsox-fmt-all espeak-ng ffmpeg python3 python3-numpy";
 
     private AudioTestTools() {
-    }
-
-    /** Fails the test (not skips) when a tool is missing. */
-    static void requireTool(String... versionCommand) {
-        try {
-            Process p = new ProcessBuilder(versionCommand).redirectErrorStream(true).start();
-            p.getInputStream().readAllBytes();
-            if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-                fail("'" + String.join(" ", versionCommand) + "' failed" + INSTALL);
-            }
-        } catch (IOException | InterruptedException e) {
-            fail("'" + versionCommand[0] + "' is not available (" + e.getMessage() + ")" + INSTALL);
-        }
-    }
-
-    static void requirePythonNumpy() {
-        requireTool("python3", "-c", "import numpy");
-    }
-
-    static void requireSox() {
-        requireTool("sox", "--version");
-    }
-
-    static void requireEspeak() {
-        requireTool("espeak-ng", "--version");
-    }
-
-    static void requireFfmpeg() {
-        requireTool("ffmpeg", "-version");
     }
 
     /** Runs a command, failing the test with its output when it exits non-zero. Returns stdout+stderr. */
@@ -76,7 +51,7 @@ final class AudioTestTools {
 
     /** Speech made by espeak-ng (22050 Hz, 16-bit mono WAV). */
     static Path speech(Path dir, String name, String text) {
-        requireEspeak();
+        ExternalTool.ESPEAK_NG.require();
         Path wav = dir.resolve(name + ".wav");
         run("espeak-ng", "-w", wav.toString(), text);
         return wav;

@@ -2,7 +2,9 @@ package io.qwenaudio.audio;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import com.sun.management.ThreadMXBean;
 import io.qwenaudio.audio.AudioTestTools.Enc;
+import io.qwenaudio.testtools.ExternalTool;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -28,7 +30,7 @@ class FeatureBenchmarkTest {
 
     @Test
     void javaVsNumpy() throws Exception {
-        AudioTestTools.requirePythonNumpy();
+        ExternalTool.PYTHON_NUMPY.require();
         for (int seconds : new int[] {30, 300}) {
             float[] x = clip(seconds);
             Path npy = dir.resolve("clip" + seconds + ".npy");
@@ -60,7 +62,7 @@ class FeatureBenchmarkTest {
 
     @Test
     void allocationPerClip() throws Exception {
-        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        ThreadMXBean mx = (ThreadMXBean) ManagementFactory.getThreadMXBean();
         for (int rate : new int[] {16000, 44100}) {
             for (int seconds : new int[] {30, 300}) {
                 float[] x = AudioTestTools.tones(rate, seconds, 0.2, 220, 1800, 5100);
@@ -84,7 +86,7 @@ class FeatureBenchmarkTest {
     }
 
     /** Bytes allocated so far by all live threads (frames of a window are computed on the fork-join pool). */
-    private static long allocatedByAllThreads(com.sun.management.ThreadMXBean mx) {
+    private static long allocatedByAllThreads(ThreadMXBean mx) {
         long sum = 0;
         for (long b : mx.getThreadAllocatedBytes(mx.getAllThreadIds())) {
             sum += Math.max(0, b);

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.qwenaudio.tensor.Npy;
+import io.qwenaudio.testtools.ExternalTool;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -191,7 +192,7 @@ class MelFilterBankTest {
 
     @Test
     void matchesNumpySlaneyFilterBank(@TempDir Path dir) throws Exception {
-        AudioTestTools.requirePythonNumpy();
+        ExternalTool.PYTHON_NUMPY.require();
         Path out = dir.resolve("mel.npy");
         AudioTestTools.run("python3", AudioTestTools.SCRIPT.toString(), "melfilters", out.toString());
         Npy.Array a = Npy.read(out);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.qwenaudio.testtools.ExternalTool;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Random;
@@ -36,7 +37,7 @@ class ResamplerTest {
 
     @BeforeAll
     static void tools() {
-        AudioTestTools.requireSox();
+        ExternalTool.SOX.require();
     }
 
     @ParameterizedTest

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.SplittableRandom;
+import java.util.UUID;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -75,7 +76,7 @@ class TensorCodecTest {
         Files.writeString(dir.resolve("secret.npy"), "x");
         try (FileBlobStore store = new FileBlobStore(dir.resolve("blobs"))) {
             TensorCodec c = new TensorCodec(store, 0, false);
-            for (String ref : new String[] {"file:../secret", "file:/etc/passwd", "mem:" + java.util.UUID.randomUUID(),
+            for (String ref : new String[] {"file:../secret", "file:/etc/passwd", "mem:" + UUID.randomUUID(),
                     "file:..%2fsecret", "file:" + dir.resolve("secret.npy")}) {
                 PayloadException e = assertThrows(PayloadException.class,
                         () -> c.decode(new TensorPayload("float32", new long[] {1, 1}, null, ref), "x", -1, -1));
@@ -86,7 +87,7 @@ class TensorCodecTest {
 
     @Test
     void fileStoreDeletesBlobsOlderThanItsTtl(@TempDir Path dir) throws Exception {
-        try (FileBlobStore store = new FileBlobStore(dir, java.time.Duration.ofMillis(300))) {
+        try (FileBlobStore store = new FileBlobStore(dir, Duration.ofMillis(300))) {
             String old = store.put(new byte[] {1, 2, 3});
             Thread.sleep(400);
             String fresh = store.put(new byte[] {4}); // this write sweeps the expired blob

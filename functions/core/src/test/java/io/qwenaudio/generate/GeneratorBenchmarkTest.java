@@ -5,6 +5,7 @@ import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtSession;
 import io.qwenaudio.reference.ReferenceDecoder;
+import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
 import io.qwenaudio.text.PromptBuilder.Prompt;
@@ -50,7 +51,7 @@ class GeneratorBenchmarkTest {
         int rounds = Integer.getInteger("bench.rounds", 3), tokens = Integer.getInteger("bench.tokens", 32);
         List<Row> rows = new ArrayList<>();
         try (GenerateFixture tiny = GenerateFixture.make(tmp, "tiny", GenerateFixture.TINY_SEED, false, 2.0)) {
-            bench(rows, "tiny (2L, H 64)", tiny, tiny.chat(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT), tiny.audio, rounds, tokens, tokens);
+            bench(rows, "tiny (2L, H 64)", tiny, tiny.chat(GenerateStage.DEFAULT_PROMPT), tiny.audio, rounds, tokens, tokens);
         }
         // seed 1 with a 30 s clip: its greedy continuations stay inside the tokenizer's ids for 32 tokens, both over
         // the whole clip and over its first 2 s of audio rows (random weights often pick an undecodable id early)
@@ -167,7 +168,7 @@ class GeneratorBenchmarkTest {
     }
 
     static Prompt prompt(GenerateFixture f, int audioTokens) {
-        return f.builder().build(List.of(ChatMessage.user(ChatMessage.audio(), ChatMessage.text(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT))),
+        return f.builder().build(List.of(ChatMessage.user(ChatMessage.audio(), ChatMessage.text(GenerateStage.DEFAULT_PROMPT))),
                 new int[] {audioTokens});
     }
 

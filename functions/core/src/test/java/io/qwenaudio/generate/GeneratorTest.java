@@ -16,6 +16,9 @@ import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -121,7 +124,7 @@ class GeneratorTest {
             System.out.printf("[%dL] %d cached steps == argmax of full recompute; recompute vs reference logits rel %.2e%n",
                     f.cfg.text().numHiddenLayers(), g.tokenIds().length, worst);
             assertTrue(g.tokenIds().length >= 2);
-            assertTrue(worst <= 1e-4, "rel " + worst);
+            assertTrue(worst <= 2.5e-6, "rel " + worst); // measured 6.2e-7 (3 layers), 6.1e-7 (2 layers)
         }
     }
 
@@ -139,7 +142,7 @@ class GeneratorTest {
                 worst = Math.max(worst, Parity.relError(want.hiddenStates()[i], hs.get(i).data()));
             }
             System.out.printf("[%dL] no-decode: %d hidden states [%d, %d], worst rel %.2e%n", layers, hs.size(), p.length(), h, worst);
-            assertTrue(worst <= 1e-4, "rel " + worst);
+            assertTrue(worst <= 2.5e-6, "rel " + worst); // measured 5.1e-7 (3 layers), 4.5e-7 (2 layers)
         }
     }
 
@@ -316,9 +319,9 @@ class GeneratorTest {
             prompts.add(p);
             sequential.add(tiny.gen.generate(p, tiny.audio, tiny.argmax(16)));
         }
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
-            List<java.util.concurrent.Future<Generation>> futures = new ArrayList<>();
+            List<Future<Generation>> futures = new ArrayList<>();
             for (int round = 0; round < 3; round++) {
                 for (Prompt p : prompts) futures.add(pool.submit(() -> tiny.gen.generate(p, tiny.audio, tiny.argmax(16))));
             }

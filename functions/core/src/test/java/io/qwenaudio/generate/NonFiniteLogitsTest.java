@@ -2,6 +2,7 @@ package io.qwenaudio.generate;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -29,7 +30,7 @@ class NonFiniteLogitsTest {
             assertTrue(e.getMessage().startsWith("the model produced non-finite logits (NaN at vocabulary id 2 of 5)"),
                     e.getMessage());
             float[] allNan = new float[100];
-            java.util.Arrays.fill(allNan, Float.NaN);
+            Arrays.fill(allNan, Float.NaN);
             e = assertThrows(NonFiniteLogitsException.class, () -> new Sampler(o).next(allNan));
             assertTrue(e.getMessage().contains("NaN at vocabulary id 0 of 100"), e.getMessage());
             float[] inf = {0.5f, Float.POSITIVE_INFINITY, 1f};

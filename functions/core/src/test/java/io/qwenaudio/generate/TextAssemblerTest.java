@@ -10,9 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -30,14 +28,7 @@ class TextAssemblerTest {
 
     @BeforeAll
     static void byteTokenizer() throws Exception {
-        Map<String, Integer> vocab = new LinkedHashMap<>();
-        List<Integer> printable = new ArrayList<>();
-        for (int b = '!'; b <= '~'; b++) printable.add(b);
-        for (int b = 0xA1; b <= 0xAC; b++) printable.add(b);
-        for (int b = 0xAE; b <= 0xFF; b++) printable.add(b);
-        int extra = 0;
-        for (int b = 0; b < 256; b++) vocab.put(String.valueOf(printable.contains(b) ? (char) b : (char) (256 + extra++)), b);
-        new ObjectMapper().writeValue(dir.resolve("tokenizer.json").toFile(), TokenizerJson.qwen2(vocab, List.of(),
+        new ObjectMapper().writeValue(dir.resolve("tokenizer.json").toFile(), TokenizerJson.qwen2(TokenizerJson.byteVocab(), List.of(),
                 List.of(new TokenizerJson.AddedToken(256, "<|im_end|>", true))));
         tokenizer = Tokenizer.load(dir);
     }

@@ -9,9 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.Arrays;
 import java.util.List;
-import java.util.Map;
 
 import static io.qwenaudio.text.ChatMessage.assistant;
 import static io.qwenaudio.text.ChatMessage.audio;
@@ -37,18 +36,9 @@ class ChatTemplateTest {
     /** A byte-level tokenizer with no merges (one token per byte) plus the Qwen2-Audio special tokens. */
     @BeforeAll
     static void byteTokenizer() throws Exception {
-        Map<String, Integer> vocab = new LinkedHashMap<>();
-        List<Integer> bs = new ArrayList<>();
-        for (int b = '!'; b <= '~'; b++) bs.add(b);
-        for (int b = 0xA1; b <= 0xAC; b++) bs.add(b);
-        for (int b = 0xAE; b <= 0xFF; b++) bs.add(b);
-        int extra = 0;
-        char[] map = new char[256];
-        for (int b = 0; b < 256; b++) map[b] = bs.contains(b) ? (char) b : (char) (256 + extra++);
-        for (int b = 0; b < 256; b++) vocab.put(String.valueOf(map[b]), b);
         List<TokenizerJson.AddedToken> added = new ArrayList<>();
         for (int i = 0; i < SPECIAL.length; i++) added.add(new TokenizerJson.AddedToken(FIRST_SPECIAL + i, SPECIAL[i], true));
-        new ObjectMapper().writeValue(dir.resolve("tokenizer.json").toFile(), TokenizerJson.qwen2(vocab, List.of(), added));
+        new ObjectMapper().writeValue(dir.resolve("tokenizer.json").toFile(), TokenizerJson.qwen2(TokenizerJson.byteVocab(), List.of(), added));
         tokenizer = Tokenizer.load(dir);
     }
 
@@ -129,7 +119,7 @@ class ChatTemplateTest {
         int[] plain = tokenizer.encodePlain(typed);
         assertEquals(typed.length(), plain.length);
         int at = p.audioStart()[0] + 4 + 2; // after the clip: <|audio_eos|>, "\n"
-        assertArrayEquals(plain, java.util.Arrays.copyOfRange(p.ids(), at, at + plain.length));
+        assertArrayEquals(plain, Arrays.copyOfRange(p.ids(), at, at + plain.length));
         // without special-token strings in the messages, the segmented encoding equals encoding the whole text
         RenderedPrompt r = ChatTemplate.chatMl().render(List.of(system("Be brief."), user(audio(), text("Hi."))), true);
         assertArrayEquals(tokenizer.encode(r.text()), tokenizer.encode(r));

@@ -6,6 +6,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
+import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -110,7 +111,7 @@ class JinjaChatTemplateTest {
 
     @Test
     void strftimeNowAndABrokenTemplate() {
-        String year = String.valueOf(java.time.LocalDate.now().getYear());
+        String year = String.valueOf(LocalDate.now().getYear());
         String out = new JinjaChatTemplate("Today is {{ strftime_now('%Y') }}.", Map.of())
                 .render(List.of(user(text("x"))), true).text();
         assertTrue(out.equals("Today is " + year + ".") || out.startsWith("Today is 20"), out);

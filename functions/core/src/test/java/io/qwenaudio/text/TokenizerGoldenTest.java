@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qwenaudio.testtools.ExternalTool;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,9 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.text.Normalizer;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
@@ -52,6 +55,7 @@ class TokenizerGoldenTest {
 
     @BeforeAll
     static void install() throws Exception {
+        ExternalTool.NODE.require();
         if (!Files.isRegularFile(MODELS.resolve("tokenizer.json"))) {
             Files.createDirectories(NPM_DIR);
             run(NPM_DIR, 300, "npm", "install", "--no-audit", "--no-fund", "--loglevel=error", "--prefix",
@@ -115,7 +119,7 @@ class TokenizerGoldenTest {
         for (String s : CASES) {
             int[] ids = tokenizer.encode(s);
             String whole = tokenizer.decode(ids);
-            assertEquals(java.text.Normalizer.normalize(s, java.text.Normalizer.Form.NFC), whole);
+            assertEquals(Normalizer.normalize(s, Normalizer.Form.NFC), whole);
             StreamingDecoder d = tokenizer.streamingDecoder();
             StringBuilder sb = new StringBuilder();
             for (int id : ids) {
@@ -206,7 +210,7 @@ class TokenizerGoldenTest {
             // the base model's seven-token prompt: 6 + N positions after expansion (756 for a 30 s clip)
             int[] raw = t.encode("<|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:");
             assertEquals(7, raw.length);
-            assertArrayEquals(new int[] {151647, 151646, 151648}, java.util.Arrays.copyOf(raw, 3));
+            assertArrayEquals(new int[] {151647, 151646, 151648}, Arrays.copyOf(raw, 3));
             PromptBuilder.Prompt p = new PromptBuilder(t, 151646).raw("<|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:",
                     new int[] {750});
             assertEquals(756, p.length());

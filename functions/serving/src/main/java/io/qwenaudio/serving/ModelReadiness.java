@@ -1,6 +1,7 @@
 package io.qwenaudio.serving;
 
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import org.eclipse.microprofile.health.HealthCheck;
 import org.eclipse.microprofile.health.HealthCheckResponse;
 import org.eclipse.microprofile.health.HealthCheckResponseBuilder;
@@ -39,7 +40,7 @@ public class ModelReadiness {
     @Readiness
     @ApplicationScoped
     public static class Check implements HealthCheck {
-        @jakarta.inject.Inject
+        @Inject
         ModelReadiness components;
 
         @Override

@@ -1,9 +1,10 @@
 package io.qwenaudio.serving;
 
 import io.quarkus.runtime.configuration.MemorySize;
+import io.qwenaudio.runtime.ExecutionProvider;
 import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
-import io.smallrye.config.WithName;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,7 +20,6 @@ import java.util.Optional;
 public interface ServingConfig {
 
     /** The artifacts directory made by {@code qwen-audio convert} (holds manifest.json). */
-    @WithName("artifacts-dir")
     Optional<Path> artifactsDir();
 
     Runtime runtime();
@@ -45,30 +45,25 @@ public interface ServingConfig {
     /** ONNX Runtime sessions: see {@link io.qwenaudio.runtime.RuntimeOptions}. */
     interface Runtime {
         /** {@code cpu} or {@code cuda}. */
-        @WithName("execution-provider")
         @WithDefault("cpu")
-        String executionProvider();
+        @WithConverter(ConfigConverters.ExecutionProviderConverter.class)
+        ExecutionProvider executionProvider();
 
-        @WithName("device-id")
         @WithDefault("0")
         int deviceId();
 
         /** When CUDA is asked for but missing: run on CPU (true) or refuse to start (false). */
-        @WithName("fallback-to-cpu")
         @WithDefault("false")
         boolean fallbackToCpu();
 
         /** Threads inside one operator; 0 = ONNX Runtime's choice (one per core). */
-        @WithName("intra-op-threads")
         @WithDefault("0")
         int intraOpThreads();
 
-        @WithName("inter-op-threads")
         @WithDefault("0")
         int interOpThreads();
 
         /** Check the sha256 of every loaded artifact file against manifest.json at start. */
-        @WithName("verify-checksums")
         @WithDefault("true")
         boolean verifyChecksums();
 
@@ -80,7 +75,6 @@ public interface ServingConfig {
          * Let idle ONNX Runtime threads spin: lowest latency on dedicated cores; set false where processes or
          * encoder workers share few cores.
          */
-        @WithName("allow-spinning")
         @WithDefault("true")
         boolean allowSpinning();
 
@@ -89,7 +83,6 @@ public interface ServingConfig {
          * memory (device memory under CUDA) between steps; {@code off}: the Java API's run (every output comes back
          * to host memory). Both give identical ids.
          */
-        @WithName("io-binding")
         @WithDefault("on")
         String ioBinding();
     }
@@ -97,17 +90,14 @@ public interface ServingConfig {
     /** Micro-batching of encoder windows across concurrent requests. */
     interface Encode {
         /** Largest number of 30 s windows in one encoder run. */
-        @WithName("max-batch")
         @WithDefault("4")
         int maxBatch();
 
         /** How long the first window of a batch waits for others. */
-        @WithName("max-wait")
         @WithDefault("5ms")
         Duration maxWait();
 
         /** Windows allowed to wait; beyond that requests are refused with 429 and Retry-After. */
-        @WithName("max-queue")
         @WithDefault("64")
         int maxQueue();
 
@@ -118,7 +108,6 @@ public interface ServingConfig {
 
     interface Audio {
         /** Longest accepted clip, in seconds. */
-        @WithName("max-duration-seconds")
         @WithDefault("600")
         double maxDurationSeconds();
     }
@@ -126,7 +115,6 @@ public interface ServingConfig {
     /** Tensors between stages: inline {@code .npy} up to a size, else by reference to a blob store. */
     interface Payload {
         /** Largest {@code .npy} carried inline in an event or answer; larger ones go to the blob store. */
-        @WithName("inline-limit")
         @WithDefault("100M")
         MemorySize inlineLimit();
 
@@ -135,23 +123,30 @@ public interface ServingConfig {
         boolean fp16();
 
         /** {@code memory} (one process), {@code file} (a directory shared by all stage processes) or {@code none}. */
-        @WithName("blob-store")
         @WithDefault("memory")
-        String blobStore();
+        @WithConverter(ConfigConverters.BlobStoreConverter.class)
+        BlobStoreKind blobStore();
 
         /** Directory of the {@code file} blob store. */
-        @WithName("blob-dir")
         Optional<Path> blobDir();
 
         /** How long a blob store keeps a payload (both kinds; the file store deletes older files as it writes). */
-        @WithName("blob-ttl")
         @WithDefault("10m")
         Duration blobTtl();
 
         /** Most bytes the {@code memory} blob store holds at once. */
-        @WithName("blob-max-bytes")
         @WithDefault("2G")
         MemorySize blobMaxBytes();
+    }
+
+    /** Where tensors too large to travel inline are kept ({@code qwen-audio.payload.blob-store}). */
+    enum BlobStoreKind {
+        /** In this process's memory: the one-process app, or stages that never pass tensors by reference. */
+        MEMORY,
+        /** A directory shared by every stage process ({@code qwen-audio.payload.blob-dir}). */
+        FILE,
+        /** No store: tensors travel inline; one over {@code payload.inline-limit} is refused, as are references. */
+        NONE
     }
 
     /** Domain adapters. */
@@ -166,24 +161,20 @@ public interface ServingConfig {
     /** Text generation. */
     interface Generate {
         /** Generations running at once (each holds its own KV cache). */
-        @WithName("max-concurrent")
         @WithDefault("2")
         int maxConcurrent();
 
         /** Generations allowed to wait for a slot; beyond that requests are refused with 429 and Retry-After. */
-        @WithName("max-waiting")
         @WithDefault("16")
         int maxWaiting();
 
         /** Audio clips accepted in one request. */
-        @WithName("max-clips")
         @WithDefault("4")
         int maxClips();
     }
 
     interface Http {
         /** Largest request body; larger requests get 413 with a JSON error. */
-        @WithName("max-body-size")
         @WithDefault("200M")
         MemorySize maxBodySize();
     }
@@ -195,7 +186,6 @@ public interface ServingConfig {
         Path dir();
 
         /** Answer one sample request through the whole chain after start and log it. */
-        @WithName("sample-request")
         @WithDefault("true")
         boolean sampleRequest();
     }
@@ -203,18 +193,15 @@ public interface ServingConfig {
     /** The OpenAI-compatible API of the embedded app. */
     interface Openai {
         /** The model id clients pass as {@code model} and {@code GET /v1/models} lists. */
-        @WithName("model-name")
         @WithDefault("qwen2-audio")
         String modelName();
     }
 
     interface Events {
         /** Replies remembered per event id, so a redelivered event is answered, not processed again. */
-        @WithName("dedup-entries")
         @WithDefault("10000")
         int dedupEntries();
 
-        @WithName("dedup-ttl")
         @WithDefault("30m")
         Duration dedupTtl();
 

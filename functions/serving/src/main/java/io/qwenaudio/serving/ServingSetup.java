@@ -12,11 +12,13 @@ import io.qwenaudio.runtime.RuntimeOptions;
 import io.quarkus.runtime.configuration.ConfigurationException;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -26,13 +28,13 @@ import java.util.Set;
 @ApplicationScoped
 public class ServingSetup {
 
-    private static final String P = "qwen-audio.";
+    static final String P = "qwen-audio.";
 
     @Inject
     ServingConfig config;
 
     @Inject
-    jakarta.enterprise.inject.Instance<ArtifactsFallback> fallback;
+    Instance<ArtifactsFallback> fallback;
 
     private volatile ModelArtifacts artifacts;
     private volatile TensorCodec codec;
@@ -67,7 +69,7 @@ public class ServingSetup {
      * Recording environment -> adapter directory: {@code qwen-audio.adapt.environments.*}, or the fallback
      * model's adapters when the artifacts come from the fallback.
      */
-    public java.util.Map<String, String> environments() {
+    public Map<String, String> environments() {
         if (config.artifactsDir().isEmpty() && fallback.isResolvable() && config.adapt().environments().isEmpty()) {
             return fallback.get().environments();
         }
@@ -124,28 +126,22 @@ public class ServingSetup {
     }
 
     private BlobStore blobStore(ServingConfig.Payload p) {
-        String kind = p.blobStore().toLowerCase(Locale.ROOT);
-        switch (kind) {
-            case "none":
-                return null;
-            case "memory":
-                return new InMemoryBlobStore(p.blobTtl(), p.blobMaxBytes().asLongValue());
-            case "file": {
+        return switch (p.blobStore()) {
+            case NONE -> null;
+            case MEMORY -> new InMemoryBlobStore(p.blobTtl(), p.blobMaxBytes().asLongValue());
+            case FILE -> {
                 Path dir = p.blobDir().orElseThrow(() -> new ConfigurationException(P + "payload.blob-dir is not set, "
                         + "but " + P + "payload.blob-store=file needs a directory shared by the stage processes",
                         Set.of(P + "payload.blob-dir")));
                 try {
                     Files.createDirectories(dir);
-                } catch (java.io.IOException e) {
+                } catch (IOException e) {
                     throw new ConfigurationException(P + "payload.blob-dir=" + dir + " cannot be created: " + e.getMessage(),
                             Set.of(P + "payload.blob-dir"));
                 }
-                return new FileBlobStore(dir, p.blobTtl());
+                yield new FileBlobStore(dir, p.blobTtl());
             }
-            default:
-                throw new ConfigurationException(P + "payload.blob-store: '" + p.blobStore() + "' is not supported; "
-                        + "accepted: memory, file, none", Set.of(P + "payload.blob-store"));
-        }
+        };
     }
 
     private static void positive(String key, int v) {

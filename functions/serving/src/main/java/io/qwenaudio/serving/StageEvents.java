@@ -1,5 +1,6 @@
 package io.qwenaudio.serving;
 
+import io.quarkus.runtime.configuration.ConfigurationException;
 import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.stages.Failures;
@@ -12,6 +13,7 @@ import jakarta.inject.Inject;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
 
@@ -43,8 +45,8 @@ public class StageEvents {
     void init() {
         ServingConfig.Events e = config.events();
         if (e.dedupEntries() < 1) {
-            throw new io.quarkus.runtime.configuration.ConfigurationException("qwen-audio.events.dedup-entries must be >= 1, got "
-                    + e.dedupEntries(), java.util.Set.of("qwen-audio.events.dedup-entries"));
+            throw new ConfigurationException("qwen-audio.events.dedup-entries must be >= 1, got "
+                    + e.dedupEntries(), Set.of("qwen-audio.events.dedup-entries"));
         }
         replies = new ReplyCache<>(e.dedupEntries(), e.dedupTtl());
     }
@@ -95,11 +97,6 @@ public class StageEvents {
     @FunctionalInterface
     public interface Work<I> {
         Out apply(I data, String requestId);
-    }
-
-    /** Events answered from the de-duplication cache so far. */
-    public long duplicatesAnswered() {
-        return replies.hits();
     }
 
     public static String requestId(CloudEvent<?> in) {

@@ -1,6 +1,7 @@
 package io.qwenaudio.serving;
 
 import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -40,6 +41,6 @@ public class StageMetrics {
 
     /** Registers a gauge, e.g. the encoder queue depth. */
     public void gauge(String name, String stage, Supplier<Number> value) {
-        io.micrometer.core.instrument.Gauge.builder(name, value).tag("stage", stage).register(registry);
+        Gauge.builder(name, value).tag("stage", stage).register(registry);
     }
 }

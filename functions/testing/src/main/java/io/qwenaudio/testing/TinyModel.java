@@ -13,15 +13,18 @@ import io.qwenaudio.checkpoint.Qwen2AudioConfig;
 import io.qwenaudio.converter.Converter;
 import io.qwenaudio.converter.GraphBuilder;
 import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.reference.Parity;
 import io.qwenaudio.reference.ReferenceAdapter;
 import io.qwenaudio.reference.ReferenceEncoder;
 import io.qwenaudio.reference.ReferenceModel;
 import io.qwenaudio.reference.ReferenceProjector;
+import io.qwenaudio.testtools.ExternalTool;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -39,6 +42,12 @@ public final class TinyModel {
 
     public static final String LDV = "ldv";
     public static final String PIEZO = "piezo";
+
+    /**
+     * Relative error allowed between what the functions serve and the reference: measured <= 2.6e-7 (encode and
+     * embed), <= 7.5e-8 (adapt), <= 4.5e-7 (decoder hidden states).
+     */
+    public static final double REFERENCE_BOUND = 2e-6;
 
     /** Weight seed: with it, greedy output of short prompts stays inside the tiny tokenizer's vocabulary. */
     public static final long SEED = 11;
@@ -117,6 +126,18 @@ public final class TinyModel {
         }
     }
 
+    /**
+     * Asserts that a served tensor equals the reference's within {@link #REFERENCE_BOUND} (relative error,
+     * {@link Parity#relError}), and prints the figure.
+     */
+    public static void assertMatchesReference(String what, float[] expected, float[] actual) {
+        double rel = Parity.relError(expected, actual);
+        System.out.printf("%s vs reference: rel err %.2e%n", what, rel);
+        if (!(rel <= REFERENCE_BOUND)) {
+            throw new AssertionError(what + " vs reference: relative error " + rel + " > " + REFERENCE_BOUND);
+        }
+    }
+
     /** Reference projector on [n, d]: [n, H]. */
     public float[] referenceProjected(float[] x, int n) {
         try (Checkpoint w = Checkpoint.open(checkpoint)) {
@@ -129,23 +150,27 @@ public final class TinyModel {
         return new ReferenceModel(config, w);
     }
 
-    /** Real speech from espeak-ng (16-bit WAV), or null when espeak-ng is not installed. */
+    /**
+     * Real speech from espeak-ng (16-bit WAV). Without espeak-ng the calling test is skipped, or fails in CI
+     * ({@link ExternalTool}).
+     */
     public static byte[] speechWav(String text) {
+        ExternalTool.ESPEAK_NG.require();
         try {
             Path f = Files.createTempFile("speech", ".wav");
             try {
                 Process p = new ProcessBuilder("espeak-ng", "-w", f.toString(), text).redirectErrorStream(true).start();
-                p.getInputStream().readAllBytes();
-                if (p.waitFor() != 0) return null;
+                String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                if (p.waitFor() != 0) throw new IllegalStateException("espeak-ng exited " + p.exitValue() + ": " + log);
                 return Files.readAllBytes(f);
             } finally {
                 Files.deleteIfExists(f);
             }
         } catch (IOException e) {
-            return null;
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return null;
+            throw new IllegalStateException("interrupted while running espeak-ng", e);
         }
     }
 

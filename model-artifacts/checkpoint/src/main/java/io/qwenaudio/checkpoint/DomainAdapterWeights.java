@@ -87,11 +87,77 @@ public final class DomainAdapterWeights implements TensorSource, AutoCloseable {
     }
 
     /**
-     * Checks that every tensor the config implies is present with the right shape and that nothing else is
-     * stored (a stored positional-encoding buffer, any name containing {@code pos}, is allowed); the error lists
-     * every problem.
+     * Checks that the config's sizes agree with the stored tensors, naming the field that disagrees
+     * ({@code input_dim}, {@code num_layers}, {@code ff_dim}, {@code use_gate}, {@code gate_type}); then that every
+     * tensor the config implies is present with the right shape and that nothing else is stored (a stored
+     * positional-encoding buffer, any name containing {@code pos}, is allowed). The error lists every problem.
      */
     public void validate(DomainAdapterConfig c) {
+        List<String> problems = fieldMismatches(c);
+        if (problems.isEmpty()) problems = tensorMismatches(c);
+        if (!problems.isEmpty()) {
+            throw new CheckpointException(file.path() + " does not match adapter_config.json (preset " + c.preset()
+                    + ", d=" + c.inputDim() + ", L=" + c.numLayers() + ", F=" + c.ffDim() + ", gate " + c.gateType()
+                    + "): " + String.join("; ", problems));
+        }
+    }
+
+    /** The size fields of the config that the tensors contradict, each with the value the tensors imply. */
+    private List<String> fieldMismatches(DomainAdapterConfig c) {
+        List<String> problems = new ArrayList<>();
+        if (names.containsKey("output_norm.weight")) {
+            long d = shape("output_norm.weight")[0];
+            if (d != c.inputDim()) {
+                problems.add(mismatch("input_dim", c.inputDim(), "output_norm.weight", d));
+            }
+        }
+        int layers = storedLayers();
+        if (layers != c.numLayers()) {
+            String held = layers == 0 ? "no layers.* tensors"
+                    : layers + (layers == 1 ? " layer" : " layers") + " (layers.0 to layers." + (layers - 1) + ")";
+            problems.add("num_layers is " + c.numLayers() + " but the file holds " + held + "; set num_layers to " + layers);
+        }
+        if (c.numLayers() > 0 && names.containsKey("layers.0.linear1.weight")) {
+            long f = shape("layers.0.linear1.weight")[0];
+            if (f != c.ffDim()) problems.add(mismatch("ff_dim", c.ffDim(), "layers.0.linear1.weight", f));
+        }
+        boolean gate = names.containsKey("gate.weight");
+        if (gate != c.useGate()) {
+            problems.add("use_gate is " + c.useGate() + " but gate.weight is " + (gate ? "stored" : "absent")
+                    + "; set use_gate to " + gate);
+        } else if (gate) {
+            boolean channel = shape("gate.weight")[0] != 1;
+            if (channel != c.gateType().equals("channel")) {
+                problems.add("gate_type is '" + c.gateType() + "' but gate.weight has shape "
+                        + Arrays.toString(shape("gate.weight")) + "; set gate_type to " + (channel ? "channel" : "scalar"));
+            }
+        }
+        return problems;
+    }
+
+    private String mismatch(String field, int configured, String tensor, long stored) {
+        return field + " is " + configured + " but " + tensor + " has shape " + Arrays.toString(shape(tensor))
+                + "; set " + field + " to " + stored;
+    }
+
+    /** One more than the highest {@code layers.<i>.} index stored (0 when there is none). */
+    private int storedLayers() {
+        int max = -1;
+        for (String n : names.keySet()) {
+            if (!n.startsWith("layers.")) continue;
+            int dot = n.indexOf('.', "layers.".length());
+            if (dot < 0) continue;
+            try {
+                max = Math.max(max, Integer.parseInt(n.substring("layers.".length(), dot)));
+            } catch (NumberFormatException e) {
+                // not a layer index: reported as an unexpected tensor
+            }
+        }
+        return max + 1;
+    }
+
+    /** Every expected tensor missing or of another shape, and every stored tensor not expected. */
+    private List<String> tensorMismatches(DomainAdapterConfig c) {
         List<String> problems = new ArrayList<>();
         Map<String, long[]> expected = expectedShapes(c);
         for (Map.Entry<String, long[]> e : expected.entrySet()) {
@@ -105,11 +171,7 @@ public final class DomainAdapterWeights implements TensorSource, AutoCloseable {
         for (String n : names.keySet()) {
             if (!expected.containsKey(n) && !n.contains("pos")) problems.add("unexpected '" + n + "'");
         }
-        if (!problems.isEmpty()) {
-            throw new CheckpointException(file.path() + " does not match adapter_config.json (preset " + c.preset()
-                    + ", d=" + c.inputDim() + ", L=" + c.numLayers() + ", F=" + c.ffDim() + ", gate " + c.gateType()
-                    + "): " + String.join("; ", problems));
-        }
+        return problems;
     }
 
     @Override

@@ -1,5 +1,6 @@
 package io.qwenaudio.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -10,6 +11,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -249,7 +251,7 @@ public final class Inspect {
     public String toJsonString() {
         try {
             return JSON.writeValueAsString(toJson());
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+        } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
     }
@@ -396,9 +398,9 @@ public final class Inspect {
 
     /** 637,000,000 -> "637.0M" style. */
     static String fmt(long n) {
-        if (n >= 1_000_000_000L) return String.format(java.util.Locale.ROOT, "%.2fB", n / 1e9);
-        if (n >= 1_000_000L) return String.format(java.util.Locale.ROOT, "%.1fM", n / 1e6);
-        if (n >= 10_000L) return String.format(java.util.Locale.ROOT, "%.1fK", n / 1e3);
+        if (n >= 1_000_000_000L) return String.format(Locale.ROOT, "%.2fB", n / 1e9);
+        if (n >= 1_000_000L) return String.format(Locale.ROOT, "%.1fM", n / 1e6);
+        if (n >= 10_000L) return String.format(Locale.ROOT, "%.1fK", n / 1e3);
         return Long.toString(n);
     }
 

@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,8 +64,34 @@ public record LoraAdapter(
 
     private static final Pattern LORA_KEY = Pattern.compile("(.+)\\.lora_([AB])(?:\\.[A-Za-z0-9_-]+)?\\.weight");
 
+    /** What {@code adapter_config.json} says, as {@link #read} uses it. */
+    private record Config(int r, double alpha, boolean rslora, boolean fanInFanOut, List<String> targetModules,
+                          String base, Map<String, Integer> rankPattern, Map<String, Double> alphaPattern) {
+
+        /** The scale of a module's delta: its lora_alpha (alpha_pattern or lora_alpha) over r, or sqrt(r) with rsLoRA. */
+        double scale(String module, int rank) {
+            double a = patternValue(alphaPattern, module, alpha);
+            return rslora ? a / Math.sqrt(rank) : a / rank;
+        }
+    }
+
     /** Reads an adapter directory; every problem is a {@link CheckpointException} naming the file or key. */
     public static LoraAdapter read(Path dir) {
+        Config c = readConfig(dir);
+        Path weights = weightsFile(dir);
+        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
+            Map<String, Target> targets = new LinkedHashMap<>();
+            for (Map.Entry<String, String[]> e : modulePairs(f, weights).entrySet()) {
+                targets.put(e.getKey(), target(f, weights, e.getKey(), e.getValue()[0], e.getValue()[1], c));
+            }
+            if (targets.isEmpty()) throw new CheckpointException(weights + " holds no LoRA tensors");
+            return new LoraAdapter(dir, c.r(), c.alpha(), c.rslora(), c.fanInFanOut(), c.targetModules(), c.base(),
+                    Collections.unmodifiableMap(targets));
+        }
+    }
+
+    /** {@code adapter_config.json}: plain LoRA only (no DoRA), r positive. */
+    private static Config readConfig(Path dir) {
         Path cfgFile = dir.resolve(CONFIG_FILE);
         if (!Files.isRegularFile(cfgFile)) {
             throw new CheckpointException("missing " + CONFIG_FILE + " in LoRA directory " + dir
@@ -87,17 +112,18 @@ public record LoraAdapter(
         }
         int r = cfg.path("r").asInt(8);
         if (r <= 0) throw new CheckpointException(cfgFile + ": r must be positive, found " + cfg.path("r"));
-        double alpha = cfg.path("lora_alpha").asDouble(8);
-        boolean rslora = cfg.path("use_rslora").asBoolean(false);
-        boolean fanInFanOut = cfg.path("fan_in_fan_out").asBoolean(false);
         List<String> targetModules = new ArrayList<>();
         JsonNode tm = cfg.path("target_modules");
         if (tm.isArray()) tm.forEach(n -> targetModules.add(n.asText()));
         else if (tm.isTextual()) targetModules.add(tm.asText());
         String base = cfg.path("base_model_name_or_path").isTextual() ? cfg.path("base_model_name_or_path").asText() : null;
-        Map<String, Integer> rankPattern = intMap(cfg.path("rank_pattern"));
-        Map<String, Double> alphaPattern = doubleMap(cfg.path("alpha_pattern"));
+        return new Config(r, cfg.path("lora_alpha").asDouble(8), cfg.path("use_rslora").asBoolean(false),
+                cfg.path("fan_in_fan_out").asBoolean(false), List.copyOf(targetModules), base,
+                intMap(cfg.path("rank_pattern")), doubleMap(cfg.path("alpha_pattern")));
+    }
 
+    /** {@code adapter_model.safetensors}; a pickled {@code adapter_model.bin} is refused saying how to resave it. */
+    private static Path weightsFile(Path dir) {
         Path weights = dir.resolve(WEIGHTS_FILE);
         if (!Files.isRegularFile(weights)) {
             if (Files.isRegularFile(dir.resolve("adapter_model.bin"))) {
@@ -106,46 +132,44 @@ public record LoraAdapter(
             }
             throw new CheckpointException("missing " + WEIGHTS_FILE + " in LoRA directory " + dir);
         }
-        Map<String, String[]> pairs = new TreeMap<>(); // module -> {A key, B key}
-        try (SafetensorsFile f = SafetensorsFile.open(weights)) {
-            for (String key : f.names()) {
-                String k = key.startsWith("base_model.model.") ? key.substring("base_model.model.".length()) : key;
-                var m = LORA_KEY.matcher(k);
-                if (!m.matches()) {
-                    throw new CheckpointException(weights + ": unexpected tensor '" + key
-                            + "'; expected '<module>.lora_A.weight' / '<module>.lora_B.weight' (plain LoRA)");
-                }
-                String module = KeyLayout.canonical(m.group(1));
-                String[] p = pairs.computeIfAbsent(module, x -> new String[2]);
-                p[m.group(2).equals("A") ? 0 : 1] = key;
+        return weights;
+    }
+
+    /** Canonical module name -> {lora_A key, lora_B key} (either may be null), sorted by module. */
+    private static Map<String, String[]> modulePairs(SafetensorsFile f, Path weights) {
+        Map<String, String[]> pairs = new TreeMap<>();
+        for (String key : f.names()) {
+            String k = key.startsWith("base_model.model.") ? key.substring("base_model.model.".length()) : key;
+            var m = LORA_KEY.matcher(k);
+            if (!m.matches()) {
+                throw new CheckpointException(weights + ": unexpected tensor '" + key
+                        + "'; expected '<module>.lora_A.weight' / '<module>.lora_B.weight' (plain LoRA)");
             }
-            Map<String, Target> targets = new LinkedHashMap<>();
-            for (Map.Entry<String, String[]> e : pairs.entrySet()) {
-                String module = e.getKey();
-                String aKey = e.getValue()[0], bKey = e.getValue()[1];
-                if (aKey == null || bKey == null) {
-                    throw new CheckpointException(weights + ": module '" + module + "' has "
-                            + (aKey == null ? "lora_B but no lora_A" : "lora_A but no lora_B"));
-                }
-                long[] as = f.shape(aKey), bs = f.shape(bKey);
-                if (as.length != 2 || bs.length != 2 || as[0] != bs[1]) {
-                    throw new CheckpointException(weights + ": module '" + module + "' has lora_A " + Arrays.toString(as)
-                            + " and lora_B " + Arrays.toString(bs) + "; expected [r, in] and [out, r] with the same r");
-                }
-                int rank = (int) as[0];
-                int expectedRank = patternValue(rankPattern, module, r);
-                if (rank != expectedRank) {
-                    throw new CheckpointException(weights + ": module '" + module + "' has rank " + rank
-                            + " but adapter_config.json says r=" + expectedRank);
-                }
-                double a = patternValue(alphaPattern, module, alpha);
-                double scale = rslora ? a / Math.sqrt(rank) : a / rank;
-                targets.put(module, new Target(module, rank, (int) as[1], (int) bs[0], f.floats(aKey), f.floats(bKey), scale));
-            }
-            if (targets.isEmpty()) throw new CheckpointException(weights + " holds no LoRA tensors");
-            return new LoraAdapter(dir, r, alpha, rslora, fanInFanOut, List.copyOf(targetModules), base,
-                    Collections.unmodifiableMap(targets));
+            String module = KeyLayout.canonical(m.group(1));
+            String[] p = pairs.computeIfAbsent(module, x -> new String[2]);
+            p[m.group(2).equals("A") ? 0 : 1] = key;
         }
+        return pairs;
+    }
+
+    /** One module's target: both matrices present, shapes [r, in] and [out, r], rank as the config says. */
+    private static Target target(SafetensorsFile f, Path weights, String module, String aKey, String bKey, Config c) {
+        if (aKey == null || bKey == null) {
+            throw new CheckpointException(weights + ": module '" + module + "' has "
+                    + (aKey == null ? "lora_B but no lora_A" : "lora_A but no lora_B"));
+        }
+        long[] as = f.shape(aKey), bs = f.shape(bKey);
+        if (as.length != 2 || bs.length != 2 || as[0] != bs[1]) {
+            throw new CheckpointException(weights + ": module '" + module + "' has lora_A " + Arrays.toString(as)
+                    + " and lora_B " + Arrays.toString(bs) + "; expected [r, in] and [out, r] with the same r");
+        }
+        int rank = (int) as[0];
+        int expectedRank = patternValue(c.rankPattern(), module, c.r());
+        if (rank != expectedRank) {
+            throw new CheckpointException(weights + ": module '" + module + "' has rank " + rank
+                    + " but adapter_config.json says r=" + expectedRank);
+        }
+        return new Target(module, rank, (int) as[1], (int) bs[0], f.floats(aKey), f.floats(bKey), c.scale(module, rank));
     }
 
     /**
@@ -184,19 +208,13 @@ public record LoraAdapter(
 
     private static Map<String, Integer> intMap(JsonNode n) {
         Map<String, Integer> m = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-            var e = it.next();
-            m.put(e.getKey(), e.getValue().asInt());
-        }
+        for (Map.Entry<String, JsonNode> e : n.properties()) m.put(e.getKey(), e.getValue().asInt());
         return m;
     }
 
     private static Map<String, Double> doubleMap(JsonNode n) {
         Map<String, Double> m = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
-            var e = it.next();
-            m.put(e.getKey(), e.getValue().asDouble());
-        }
+        for (Map.Entry<String, JsonNode> e : n.properties()) m.put(e.getKey(), e.getValue().asDouble());
         return m;
     }
 }

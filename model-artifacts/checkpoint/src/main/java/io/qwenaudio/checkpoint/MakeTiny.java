@@ -363,6 +363,12 @@ public final class MakeTiny {
     public static DomainAdapterConfig writeDomainAdapter(Path dir, int dModel, long seed) throws IOException {
         DomainAdapterConfig c = new DomainAdapterConfig("lightweight", dModel, 1, 4, 2 * dModel, 0.1, "gelu", true,
                 1e-5, "sinusoidal", true, "scalar", 0.1, ADAPTER_ENVIRONMENT);
+        writeDomainAdapter(dir, c, seed);
+        return c;
+    }
+
+    /** Writes {@code adapter_config.json} of {@code c} and random weights of every tensor it implies into {@code dir}. */
+    public static void writeDomainAdapter(Path dir, DomainAdapterConfig c, long seed) throws IOException {
         c.write(dir);
         InMemoryTensorSource src = new InMemoryTensorSource();
         for (Map.Entry<String, long[]> e : DomainAdapterWeights.expectedShapes(c).entrySet()) {
@@ -374,7 +380,6 @@ public final class MakeTiny {
             src.put("adapter." + name, data, s);
         }
         SafetensorsWriter.writeFile(dir.resolve(DomainAdapterWeights.WEIGHTS_FILE), src, SafetensorsWriter.DType.F32);
-        return c;
     }
 
     private static float[] scaled(String name, int n, double std, long seed) {

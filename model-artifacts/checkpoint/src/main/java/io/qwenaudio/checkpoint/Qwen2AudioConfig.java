@@ -1,5 +1,6 @@
 package io.qwenaudio.checkpoint;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
@@ -54,7 +55,7 @@ public record Qwen2AudioConfig(
         try {
             root = JSON.readTree(json);
         } catch (IOException e) {
-            throw new CheckpointException(where + " is not valid JSON: " + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
+            throw new CheckpointException(where + " is not valid JSON: " + (e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.getMessage()));
         }
         if (root == null || !root.isObject()) {
             throw new CheckpointException(where + " must hold a JSON object");

@@ -15,8 +15,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -106,9 +106,30 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
         }
     }
 
+    /** Reads and checks the header (length, JSON, every entry, no overlaps), then maps the data area. */
     private static SafetensorsFile parse(Path file, FileChannel ch, long regionSize) throws IOException {
-        long size = ch.size();
         String bad = "corrupt safetensors header in " + file + ": ";
+        long size = ch.size();
+        long headerLen = headerLength(ch, size, bad);
+        JsonNode root = header(ch, headerLen, bad);
+        long dataStart = 8 + headerLen;
+        long dataLen = size - dataStart;
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        Map<String, String> metadata = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> f : root.properties()) {
+            if (f.getKey().equals("__metadata__")) {
+                f.getValue().properties().forEach(m -> metadata.put(m.getKey(), m.getValue().asText()));
+            } else {
+                entries.put(f.getKey(), entry(f.getKey(), f.getValue(), dataLen, file, bad));
+            }
+        }
+        checkNoOverlap(entries.values(), bad);
+        return new SafetensorsFile(file, ch, dataStart, regionSize, mapRegions(ch, dataStart, dataLen, regionSize),
+                Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
+    }
+
+    /** The 8-byte little-endian header length, checked against the file size. */
+    private static long headerLength(FileChannel ch, long size, String bad) throws IOException {
         if (size < 8) throw new CheckpointException(bad + "file has " + size + " bytes, fewer than the 8-byte length prefix");
         ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
         readFully(ch, lenBuf, 0);
@@ -118,6 +139,11 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
                     + size + " bytes (expected 1.." + Math.min(MAX_HEADER_BYTES, size - 8)
                     + "); the file is truncated or not a safetensors file");
         }
+        return headerLen;
+    }
+
+    /** The JSON header object after the length prefix. */
+    private static JsonNode header(FileChannel ch, long headerLen, String bad) throws IOException {
         ByteBuffer hb = ByteBuffer.allocate((int) headerLen);
         readFully(ch, hb, 8);
         JsonNode root;
@@ -127,54 +153,50 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
             throw new CheckpointException(bad + "header is not valid JSON (" + e.getClass().getSimpleName() + ")");
         }
         if (root == null || !root.isObject()) throw new CheckpointException(bad + "header is not a JSON object");
-        long dataStart = 8 + headerLen;
-        long dataLen = size - dataStart;
-        Map<String, Entry> entries = new LinkedHashMap<>();
-        Map<String, String> metadata = new LinkedHashMap<>();
-        for (Iterator<Map.Entry<String, JsonNode>> it = root.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> f = it.next();
-            String name = f.getKey();
-            JsonNode v = f.getValue();
-            if (name.equals("__metadata__")) {
-                v.fields().forEachRemaining(m -> metadata.put(m.getKey(), m.getValue().asText()));
-                continue;
-            }
-            String dtype = v.path("dtype").asText(null);
-            JsonNode shapeNode = v.path("shape");
-            JsonNode offs = v.path("data_offsets");
-            if (dtype == null || !shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
-                throw new CheckpointException(bad + "tensor '" + name + "' needs dtype, shape and data_offsets [begin, end]");
-            }
-            Integer width = DTYPE_BYTES.get(dtype);
-            if (width == null) {
-                throw new CheckpointException("tensor '" + name + "' in " + file + " has unknown dtype " + dtype
-                        + "; supported dtypes are " + SUPPORTED_DTYPES);
-            }
-            long[] shape = new long[shapeNode.size()];
-            for (int i = 0; i < shape.length; i++) {
-                JsonNode d = shapeNode.get(i);
-                if (!d.isIntegralNumber() || d.asLong() < 0) {
-                    throw new CheckpointException(bad + "tensor '" + name + "' has a bad shape " + shapeNode);
-                }
-                shape[i] = d.asLong();
-            }
-            if (!offs.get(0).isIntegralNumber() || !offs.get(1).isIntegralNumber()) {
-                throw new CheckpointException(bad + "tensor '" + name + "' has non-integer data_offsets " + offs);
-            }
-            long begin = offs.get(0).asLong();
-            long end = offs.get(1).asLong();
-            Entry e = new Entry(name, dtype, shape, begin, end);
-            if (begin < 0 || end < begin || end > dataLen) {
-                throw new CheckpointException(bad + "tensor '" + name + "' data_offsets [" + begin + ", " + end
-                        + "] are outside the data area of " + dataLen + " bytes");
-            }
-            if (end - begin != e.numel() * width) {
-                throw new CheckpointException(bad + "tensor '" + name + "' spans " + (end - begin) + " bytes but "
-                        + dtype + Arrays.toString(shape) + " needs " + e.numel() * width);
-            }
-            entries.put(name, e);
+        return root;
+    }
+
+    /** One tensor's header entry: dtype known, shape non-negative, offsets inside the data area and of the right size. */
+    private static Entry entry(String name, JsonNode v, long dataLen, Path file, String bad) {
+        String dtype = v.path("dtype").asText(null);
+        JsonNode shapeNode = v.path("shape");
+        JsonNode offs = v.path("data_offsets");
+        if (dtype == null || !shapeNode.isArray() || !offs.isArray() || offs.size() != 2) {
+            throw new CheckpointException(bad + "tensor '" + name + "' needs dtype, shape and data_offsets [begin, end]");
         }
-        List<Entry> sorted = new ArrayList<>(entries.values());
+        Integer width = DTYPE_BYTES.get(dtype);
+        if (width == null) {
+            throw new CheckpointException("tensor '" + name + "' in " + file + " has unknown dtype " + dtype
+                    + "; supported dtypes are " + SUPPORTED_DTYPES);
+        }
+        long[] shape = new long[shapeNode.size()];
+        for (int i = 0; i < shape.length; i++) {
+            JsonNode d = shapeNode.get(i);
+            if (!d.isIntegralNumber() || d.asLong() < 0) {
+                throw new CheckpointException(bad + "tensor '" + name + "' has a bad shape " + shapeNode);
+            }
+            shape[i] = d.asLong();
+        }
+        if (!offs.get(0).isIntegralNumber() || !offs.get(1).isIntegralNumber()) {
+            throw new CheckpointException(bad + "tensor '" + name + "' has non-integer data_offsets " + offs);
+        }
+        long begin = offs.get(0).asLong();
+        long end = offs.get(1).asLong();
+        Entry e = new Entry(name, dtype, shape, begin, end);
+        if (begin < 0 || end < begin || end > dataLen) {
+            throw new CheckpointException(bad + "tensor '" + name + "' data_offsets [" + begin + ", " + end
+                    + "] are outside the data area of " + dataLen + " bytes");
+        }
+        if (end - begin != e.numel() * width) {
+            throw new CheckpointException(bad + "tensor '" + name + "' spans " + (end - begin) + " bytes but "
+                    + dtype + Arrays.toString(shape) + " needs " + e.numel() * width);
+        }
+        return e;
+    }
+
+    /** Fails naming the first two tensors whose byte ranges overlap. */
+    private static void checkNoOverlap(Collection<Entry> entries, String bad) {
+        List<Entry> sorted = new ArrayList<>(entries);
         sorted.sort((a, b) -> Long.compare(a.begin, b.begin));
         for (int i = 1; i < sorted.size(); i++) {
             Entry prev = sorted.get(i - 1), cur = sorted.get(i);
@@ -183,14 +205,18 @@ public final class SafetensorsFile implements TensorSource, AutoCloseable {
                         + "] and '" + cur.name + "' [" + cur.begin + ", " + cur.end + "] overlap");
             }
         }
+    }
+
+    /** The data area mapped read-only in regions of at most {@code regionSize} bytes. */
+    private static MappedByteBuffer[] mapRegions(FileChannel ch, long dataStart, long dataLen, long regionSize)
+            throws IOException {
         int n = (int) ((dataLen + regionSize - 1) / regionSize);
         MappedByteBuffer[] regions = new MappedByteBuffer[n];
         for (int i = 0; i < n; i++) {
             long off = (long) i * regionSize;
             regions[i] = ch.map(FileChannel.MapMode.READ_ONLY, dataStart + off, Math.min(regionSize, dataLen - off));
         }
-        return new SafetensorsFile(file, ch, dataStart, regionSize, regions,
-                Collections.unmodifiableMap(entries), Collections.unmodifiableMap(metadata));
+        return regions;
     }
 
     private static void readFully(FileChannel ch, ByteBuffer buf, long pos) throws IOException {

@@ -7,7 +7,6 @@ import io.qwenaudio.tensor.Half;
 import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -18,6 +17,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Writes {@code .safetensors} files in a streaming way: the header first (from the declared names and shapes),
@@ -128,7 +128,7 @@ public final class SafetensorsWriter implements AutoCloseable {
     /** Writes every tensor of {@code source} (sorted by name) into one file with the given dtype. */
     public static void writeFile(Path file, TensorSource source, DType dtype) throws IOException {
         List<Spec> specs = new ArrayList<>();
-        for (String name : new java.util.TreeSet<>(source.names())) specs.add(new Spec(name, source.shape(name), dtype));
+        for (String name : new TreeSet<>(source.names())) specs.add(new Spec(name, source.shape(name), dtype));
         writeFile(file, source, specs);
     }
 
@@ -149,7 +149,7 @@ public final class SafetensorsWriter implements AutoCloseable {
         List<List<Spec>> shards = new ArrayList<>();
         List<Spec> cur = new ArrayList<>();
         long curBytes = 0, total = 0;
-        for (String name : new java.util.TreeSet<>(source.names())) {
+        for (String name : new TreeSet<>(source.names())) {
             Spec s = new Spec(name, source.shape(name), dtype);
             if (!cur.isEmpty() && curBytes + s.byteSize() > maxShardBytes) {
                 shards.add(cur);
@@ -185,14 +185,5 @@ public final class SafetensorsWriter implements AutoCloseable {
                 StandardCharsets.UTF_8);
         written.add(idx);
         return written;
-    }
-
-    /** {@link #writeCheckpoint} without checked exceptions. */
-    public static List<Path> writeCheckpointUnchecked(Path dir, TensorSource source, DType dtype, long maxShardBytes) {
-        try {
-            return writeCheckpoint(dir, source, dtype, maxShardBytes);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.qwenaudio.checkpoint;
 
+import java.util.Arrays;
 import java.util.Set;
 
 /**
@@ -59,9 +60,9 @@ public interface TensorSource {
     /** Throws a {@link CheckpointException} naming the tensor and both shapes unless it has {@code expectedShape}. */
     default void requireShape(String name, long... expectedShape) {
         long[] s = shape(name);
-        if (!java.util.Arrays.equals(s, expectedShape)) {
-            throw new CheckpointException("tensor '" + name + "' has shape " + java.util.Arrays.toString(s)
-                    + ", expected " + java.util.Arrays.toString(expectedShape));
+        if (!Arrays.equals(s, expectedShape)) {
+            throw new CheckpointException("tensor '" + name + "' has shape " + Arrays.toString(s)
+                    + ", expected " + Arrays.toString(expectedShape));
         }
     }
 }

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenaudio.artifacts.TokenizerJson;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -82,7 +83,7 @@ public final class TinyTokenizer {
 
     /** Trains {@code numMerges} BPE merges on the embedded corpus; the result depends on nothing else. */
     public static TinyTokenizer train(int numMerges) {
-        char[] b2u = bytesToUnicode();
+        char[] b2u = TokenizerJson.bytesToUnicode();
         List<String> byteSymbols = new ArrayList<>();
         Map<String, Integer> vocab = new LinkedHashMap<>();
         for (int b : byteOrder()) {
@@ -158,10 +159,6 @@ public final class TinyTokenizer {
         return bpeSize() + SPECIAL_TOKENS.size();
     }
 
-    public int mergeCount() {
-        return merges.size();
-    }
-
     /** Writes tokenizer.json, vocab.json, merges.txt and tokenizer_config.json into {@code dir}. */
     public void write(Path dir, int modelMaxLength) throws IOException {
         ObjectMapper m = new ObjectMapper();
@@ -204,9 +201,9 @@ public final class TinyTokenizer {
     private static String resource(String name) {
         try (var in = TinyTokenizer.class.getResourceAsStream(name)) {
             if (in == null) throw new IllegalStateException(name + " is missing from the classpath");
-            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         }
     }
 
@@ -223,18 +220,6 @@ public final class TinyTokenizer {
         for (int b = 0xAE; b <= 0xFF; b++) { order.add(b); seen[b] = true; }
         for (int b = 0; b < 256; b++) if (!seen[b]) order.add(b);
         return order;
-    }
-
-    /** GPT-2 bytes_to_unicode: printable bytes map to themselves, the others to 256, 257, ... in byte order. */
-    static char[] bytesToUnicode() {
-        char[] map = new char[256];
-        boolean[] printable = new boolean[256];
-        for (int b = '!'; b <= '~'; b++) printable[b] = true;
-        for (int b = 0xA1; b <= 0xAC; b++) printable[b] = true;
-        for (int b = 0xAE; b <= 0xFF; b++) printable[b] = true;
-        int n = 0;
-        for (int b = 0; b < 256; b++) map[b] = printable[b] ? (char) b : (char) (256 + n++);
-        return map;
     }
 
     /** Symbol -> id of the BPE part (for tests). */

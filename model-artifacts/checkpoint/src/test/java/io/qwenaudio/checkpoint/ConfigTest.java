@@ -5,6 +5,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -66,7 +67,7 @@ class ConfigTest {
         assertEquals(151643, t.bosTokenId());
         assertEquals(151645, t.eosTokenId());
         assertEquals(151646, c.audioTokenIndex());
-        assertEquals(java.util.List.of("Qwen2AudioForConditionalGeneration"), c.architectures());
+        assertEquals(List.of("Qwen2AudioForConditionalGeneration"), c.architectures());
     }
 
     @Test

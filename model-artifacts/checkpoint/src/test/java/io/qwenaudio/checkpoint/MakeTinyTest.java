@@ -9,10 +9,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.text.Normalizer;
 import java.util.Arrays;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -40,7 +43,7 @@ class MakeTinyTest {
         try (var files = Files.list(dir)) {
             for (Path p : files.toList()) {
                 MessageDigest md = MessageDigest.getInstance("SHA-256");
-                out.put(p.getFileName().toString(), java.util.HexFormat.of().formatHex(md.digest(Files.readAllBytes(p))));
+                out.put(p.getFileName().toString(), HexFormat.of().formatHex(md.digest(Files.readAllBytes(p))));
             }
         }
         return out;
@@ -138,9 +141,9 @@ class MakeTinyTest {
             for (String s : List.of("The quick brown fox jumps over the lazy dog.", "请描述这段音乐的风格。",
                     "Mixed 中文 and English, numbers 2024 and symbols #@!", "Ｆｕｌｌｗｉｄｔｈ and café")) {
                 Encoding e = t.encode(s);
-                assertEquals(java.text.Normalizer.normalize(s, java.text.Normalizer.Form.NFC),
+                assertEquals(Normalizer.normalize(s, Normalizer.Form.NFC),
                         t.decode(e.getIds(), false), s);
-                assertTrue(e.getIds().length < s.getBytes(java.nio.charset.StandardCharsets.UTF_8).length
+                assertTrue(e.getIds().length < s.getBytes(StandardCharsets.UTF_8).length
                         || s.startsWith("Ｆ"), "merges shorten " + s + ": " + Arrays.toString(e.getIds()));
             }
             long[] ids = t.encode("<|audio_bos|><|AUDIO|><|audio_eos|>").getIds();

@@ -1,9 +1,11 @@
 package io.qwenaudio.cli;
 
+import ai.onnxruntime.OrtException;
 import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.runtime.ModelArtifacts;
+import io.qwenaudio.runtime.ExecutionProvider;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.stages.AdaptStage;
 import io.qwenaudio.stages.EncodeStage;
@@ -50,7 +52,7 @@ final class AudioModelOptions {
         CliFiles.requireReadable(audio, "audio file");
         RuntimeOptions opts;
         try {
-            opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider)
+            opts = RuntimeOptions.defaults().withExecutionProvider(ExecutionProvider.parse(executionProvider))
                     .withVerifyChecksums(!noVerify).withWarmup(false)
                     .withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
             opts.validate();
@@ -64,7 +66,7 @@ final class AudioModelOptions {
     record Audio(EncodeStage.Encoded encoded, FloatTensor hidden, Wire.AdapterStats adapter) {
     }
 
-    Audio encode(ModelArtifacts model) throws IOException, ai.onnxruntime.OrtException {
+    Audio encode(ModelArtifacts model) throws IOException, OrtException {
         EncodeStage.Encoded e;
         try (EncodeStage encode = new EncodeStage(model.encoder(AudioEncoder.Batching.none(), null), null, AudioLimits.DEFAULT)) {
             e = encode.encodeAudio(Files.readAllBytes(audio));

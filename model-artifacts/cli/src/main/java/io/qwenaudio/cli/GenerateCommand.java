@@ -15,6 +15,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -152,7 +153,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (greedy && samplingFlags) {
             throw new UserInputException("--greedy cannot be combined with --temperature, --top-k, --top-p or --seed");
         }
-        List<Integer> ids = promptIds == null ? null : java.util.Arrays.stream(parseIds(promptIds)).boxed().toList();
+        List<Integer> ids = promptIds == null ? null : Arrays.stream(parseIds(promptIds)).boxed().toList();
         Double penalty = repetitionPenalty != null ? repetitionPenalty : greedy ? Double.valueOf(1.0) : null;
         return new Wire.GenerateParams(prompt, system, ids, maxNewTokens, greedy ? Boolean.TRUE : null, temperature, topK,
                 topP, penalty, seed, null, rawPrompt);

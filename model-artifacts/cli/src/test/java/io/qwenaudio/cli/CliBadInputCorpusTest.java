@@ -20,10 +20,12 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.StringJoiner;
 import java.util.logging.Level;
+import java.util.logging.Logger;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -197,7 +199,7 @@ class CliBadInputCorpusTest {
         c.add(new Case("generate: negative --prompt-ids", "--prompt-ids must be >= 0, got -3", "generate", a, w,
                 "--prompt-ids", "-3"));
         c.add(new Case("generate: more --prompt-ids than the context", "--prompt-ids has 5000 ids but the model's context is",
-                "generate", a, w, "--prompt-ids", String.join(",", java.util.Collections.nCopies(5000, "1"))));
+                "generate", a, w, "--prompt-ids", String.join(",", Collections.nCopies(5000, "1"))));
         c.add(new Case("generate: --greedy with --seed", "--greedy cannot be combined", "generate", a, w, "--greedy", "--seed", "1"));
         c.add(new Case("generate: --prompt-ids with --prompt", "do not combine", "generate", a, w, "--prompt-ids", "1",
                 "--prompt", "hi"));
@@ -311,9 +313,9 @@ class CliBadInputCorpusTest {
     void loggingHasAProviderAndTheCudaProbeIsQuiet() {
         // a provider is bound, so SLF4J's "No SLF4J providers were found" warning cannot be printed
         assertNotEquals(NOPLoggerFactory.class, LoggerFactory.getILoggerFactory().getClass());
-        assertFalse(java.util.logging.Logger.getLogger("ai.djl.util.cuda.CudaUtils").isLoggable(Level.WARNING));
-        assertTrue(java.util.logging.Logger.getLogger("ai.djl.util.cuda.CudaUtils").isLoggable(Level.SEVERE));
-        assertFalse(java.util.logging.Logger.getLogger("io.qwenaudio.runtime.ModelArtifacts").isLoggable(Level.INFO));
+        assertFalse(Logger.getLogger("ai.djl.util.cuda.CudaUtils").isLoggable(Level.WARNING));
+        assertTrue(Logger.getLogger("ai.djl.util.cuda.CudaUtils").isLoggable(Level.SEVERE));
+        assertFalse(Logger.getLogger("io.qwenaudio.runtime.ModelArtifacts").isLoggable(Level.INFO));
     }
 
     static String abbreviated(String... args) {

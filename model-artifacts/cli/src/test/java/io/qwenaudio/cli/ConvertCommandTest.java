@@ -8,6 +8,8 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 
 import static io.qwenaudio.cli.CheckpointCommandsTest.run;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -49,10 +51,10 @@ class ConvertCommandTest {
     void dtypesAndOpSetsAreRecordedAndServedWithoutFlags(@TempDir Path tmp) throws Exception {
         Path ck = tmp.resolve("ck");
         assertEquals(0, run("make-tiny", ck.toString()).code());
-        java.nio.file.Path wav = Files.write(tmp.resolve("a.wav"), SampleAudio.voicedGlide(16_000, 1.0, 2));
+        Path wav = Files.write(tmp.resolve("a.wav"), SampleAudio.voicedGlide(16_000, 1.0, 2));
         String[][] variants = {{"fp32", "fused"}, {"fp32", "standard"}, {"fp16", "fused"}, {"fp16", "standard"},
                 {"int8", "fused"}, {"int4", "fused"}};
-        java.util.Map<String, String> outputs = new java.util.HashMap<>();
+        Map<String, String> outputs = new HashMap<>();
         for (String[] v : variants) {
             Path out = tmp.resolve("art-" + v[0] + "-" + v[1]);
             CheckpointCommandsTest.Run r = run("convert", ck.toString(), "--out", out.toString(), "--dtype", v[0],

@@ -24,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -307,7 +308,7 @@ class EncoderBenchmarkTest {
         for (Contender c : cs) {
             List<EncoderBench.Run> rs = runs.get(c.name());
             double[] wps = rs.stream().mapToDouble(EncoderBench.Run::windowsPerSecond).toArray();
-            double min = java.util.Arrays.stream(wps).min().orElseThrow(), max = java.util.Arrays.stream(wps).max().orElseThrow();
+            double min = Arrays.stream(wps).min().orElseThrow(), max = Arrays.stream(wps).max().orElseThrow();
             rows.add(new String[] {c.name(), c.threads(), num(EncoderBench.median(wps)), num(min) + ".." + num(max),
                     fmt("%.2fx", medianRatio(rs, base)),
                     fmt("%.2f", EncoderBench.median(rs.stream().mapToDouble(EncoderBench.Run::meanBatch).toArray())),

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.generate.GenerateFixture;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
+import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
 import io.qwenaudio.text.PromptBuilder.Prompt;
@@ -69,7 +70,7 @@ class GenerateCommandTest {
     @Test
     void jsonOutputEqualsTheApi() throws Exception {
         JsonNode got = json(generate("--greedy", "--max-new-tokens", "12", "--json"));
-        Generation want = f.gen.generate(f.chat(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT), f.audio, greedy(12));
+        Generation want = f.gen.generate(f.chat(GenerateStage.DEFAULT_PROMPT), f.audio, greedy(12));
         System.out.println("generate --json: " + got);
         assertEquals(12, want.tokenIds().length);
         assertSame(want, got);
@@ -91,7 +92,7 @@ class GenerateCommandTest {
         assertEquals(a, b);
         GenerationOptions d = f.gen.defaults();
         GenerationOptions o = d.withSampling(1.3, 12, d.topP()).withSeed(5L).withMaxNewTokens(10); // top_p, penalty from config
-        assertSame(f.gen.generate(f.chat(io.qwenaudio.stages.GenerateStage.DEFAULT_PROMPT), f.audio, o), a);
+        assertSame(f.gen.generate(f.chat(GenerateStage.DEFAULT_PROMPT), f.audio, o), a);
     }
 
     @Test

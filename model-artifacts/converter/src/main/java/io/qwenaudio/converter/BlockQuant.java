@@ -1,5 +1,8 @@
 package io.qwenaudio.converter;
 
+import java.util.Arrays;
+
+
 /**
  * Round-to-nearest, symmetric block quantisation of a Linear weight {@code [N, K]} (PyTorch's {@code [out, in]}) in
  * the layout of ONNX Runtime's {@code com.microsoft.MatMulNBits}: for each output row, blocks of {@code block}
@@ -51,7 +54,7 @@ public final class BlockQuant {
      */
     public void quantizeRow(float[] w, int off, int k, byte[] out, int outOff, float[] scales, int scOff) {
         int nb = blocksPerRow(k), qmax = (1 << (bits - 1)) - 1, zp = 1 << (bits - 1);
-        java.util.Arrays.fill(out, outOff, outOff + nb * blobSize(), (byte) 0);
+        Arrays.fill(out, outOff, outOff + nb * blobSize(), (byte) 0);
         for (int b = 0; b < nb; b++) {
             int from = b * block, to = Math.min(k, from + block);
             float amax = 0;

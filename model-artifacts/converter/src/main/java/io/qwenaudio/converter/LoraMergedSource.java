@@ -3,6 +3,7 @@ package io.qwenaudio.converter;
 import io.qwenaudio.checkpoint.CheckpointException;
 import io.qwenaudio.checkpoint.ForwardingTensorSource;
 import io.qwenaudio.checkpoint.LoraAdapter;
+import io.qwenaudio.checkpoint.SafetensorsFile;
 import io.qwenaudio.checkpoint.TensorSource;
 
 import java.util.Arrays;
@@ -45,7 +46,7 @@ public final class LoraMergedSource extends ForwardingTensorSource {
     }
 
     @Override
-    public void streamFloats(String name, int chunkElements, io.qwenaudio.checkpoint.SafetensorsFile.FloatChunkConsumer c) {
+    public void streamFloats(String name, int chunkElements, SafetensorsFile.FloatChunkConsumer c) {
         boolean target = loras.stream().anyMatch(l -> l.targets().values().stream().anyMatch(t -> t.weightName().equals(name)));
         if (target) TensorSource.streamArray(floats(name), chunkElements, c); // merged in memory: targets are small
         else base.streamFloats(name, chunkElements, c);

@@ -1,9 +1,12 @@
 package io.qwenaudio.converter;
 
 import io.qwenaudio.checkpoint.ForwardingTensorSource;
+import io.qwenaudio.checkpoint.SafetensorsFile;
 import io.qwenaudio.checkpoint.TensorSource;
+import io.qwenaudio.tensor.Npy;
 
 import java.io.PrintStream;
+import java.util.Arrays;
 import java.util.Locale;
 
 /** Reports every tensor read on a stream: index, name, size, elapsed time, so a long conversion shows progress. */
@@ -21,13 +24,13 @@ final class ProgressSource extends ForwardingTensorSource {
     }
 
     @Override
-    public void streamFloats(String name, int chunkElements, io.qwenaudio.checkpoint.SafetensorsFile.FloatChunkConsumer c) {
+    public void streamFloats(String name, int chunkElements, SafetensorsFile.FloatChunkConsumer c) {
         base.streamFloats(name, chunkElements, c);
         done++;
-        mb += io.qwenaudio.tensor.Npy.numElements(base.shape(name)) * 4.0 / (1 << 20);
+        mb += Npy.numElements(base.shape(name)) * 4.0 / (1 << 20);
         if (out != null) {
             out.printf(Locale.ROOT, "[%d/%d] %s %s streamed (%.1f MB read, %.1f s)%n", done, total, name,
-                    java.util.Arrays.toString(base.shape(name)), mb, (System.nanoTime() - t0) / 1e9);
+                    Arrays.toString(base.shape(name)), mb, (System.nanoTime() - t0) / 1e9);
         }
     }
 
@@ -38,7 +41,7 @@ final class ProgressSource extends ForwardingTensorSource {
         mb += v.length * 4.0 / (1 << 20);
         if (out != null) {
             out.printf(Locale.ROOT, "[%d/%d] %s %s (%.1f MB read, %.1f s)%n", done, total, name,
-                    java.util.Arrays.toString(base.shape(name)), mb, (System.nanoTime() - t0) / 1e9);
+                    Arrays.toString(base.shape(name)), mb, (System.nanoTime() - t0) / 1e9);
         }
         return v;
     }

@@ -23,7 +23,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class AdapterDiagnosticsGraphParityTest {
 
-    static final double FP32_BOUND = 1e-4;
+    /** Measured <= 9.9e-7 (attention probabilities), <= 4.4e-7 (delta), <= 1.8e-7 (gate). */
+    static final double FP32_BOUND = 5e-6;
 
     @ParameterizedTest(name = "d={0} L={1} H={2} normFirst={5} pe={6} gate={7}/{8}")
     @CsvSource({

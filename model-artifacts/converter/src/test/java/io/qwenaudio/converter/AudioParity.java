@@ -1,6 +1,7 @@
 package io.qwenaudio.converter;
 
 import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -9,6 +10,7 @@ import io.qwenaudio.checkpoint.Qwen2AudioConfig;
 
 import java.io.IOException;
 import java.nio.FloatBuffer;
+import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -42,11 +44,11 @@ final class AudioParity {
                 long[] shape = (long[]) e.getValue()[1];
                 feeds.put(e.getKey(), data instanceof float[] f
                         ? OnnxTensor.createTensor(env, FloatBuffer.wrap(f), shape)
-                        : OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap((long[]) data), shape));
+                        : OnnxTensor.createTensor(env, LongBuffer.wrap((long[]) data), shape));
             }
             try (OrtSession.Result r = s.run(feeds)) {
                 Map<String, float[]> out = new LinkedHashMap<>();
-                for (Map.Entry<String, ai.onnxruntime.OnnxValue> e : r) {
+                for (Map.Entry<String, OnnxValue> e : r) {
                     FloatBuffer b = ((OnnxTensor) e.getValue()).getFloatBuffer();
                     float[] a = new float[b.remaining()];
                     b.get(a);

@@ -65,9 +65,11 @@ class ConvertedArtifactsParityTest {
         double eGate = Parity.relError(expectedAdapted.gate(), 0, adapted.get("gate"), 0, expectedAdapted.gate().length);
         System.out.printf("converted artifacts vs reference (fp32, rel): encoder+LoRA %.2e, projector %.2e, adapter %.2e, gate %.2e%n",
                 eEnc, eProj, eAd, eGate);
-        assertTrue(eEnc <= 1e-4, "encoder " + eEnc);
-        assertTrue(eProj <= 1e-4, "projector " + eProj);
-        assertTrue(eAd <= 1e-4, "adapter " + eAd);
-        assertTrue(eGate <= 1e-4, "gate " + eGate);
+        // measured 3.5e-7 (encoder+LoRA), 3.3e-7 (projector), 7.6e-8 (adapter), 8.0e-8 (gate)
+        double bound = 2e-6;
+        assertTrue(eEnc <= bound, "encoder " + eEnc);
+        assertTrue(eProj <= bound, "projector " + eProj);
+        assertTrue(eAd <= bound, "adapter " + eAd);
+        assertTrue(eGate <= bound, "gate " + eGate);
     }
 }

@@ -3,8 +3,10 @@ package io.qwenaudio.converter;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.checkpoint.CheckpointException;
+import io.qwenaudio.checkpoint.InMemoryTensorSource;
 import io.qwenaudio.checkpoint.MakeTiny;
 import io.qwenaudio.checkpoint.Qwen2AudioConfig;
+import io.qwenaudio.checkpoint.SafetensorsWriter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -109,11 +111,11 @@ class ConverterTest {
         Files.copy(lora.resolve("adapter_config.json"), badLora.resolve("adapter_config.json"));
         int d = cfg.audio().dModel();
         String key = "base_model.model.audio_tower.layers.0.self_attn.o_proj.";
-        io.qwenaudio.checkpoint.SafetensorsWriter.writeFile(badLora.resolve("adapter_model.safetensors"),
-                new io.qwenaudio.checkpoint.InMemoryTensorSource()
+        SafetensorsWriter.writeFile(badLora.resolve("adapter_model.safetensors"),
+                new InMemoryTensorSource()
                         .put(key + "lora_A.weight", new float[4 * d], 4, d)
                         .put(key + "lora_B.weight", new float[d * 4], d, 4),
-                io.qwenaudio.checkpoint.SafetensorsWriter.DType.F32);
+                SafetensorsWriter.DType.F32);
         CheckpointException e = assertThrows(CheckpointException.class, () -> new Converter(null).convert(
                 new Converter.Options(ck, out, GraphBuilder.WeightType.FLOAT32, List.of(badLora), Map.of())));
         assertTrue(e.getMessage().contains("o_proj") && e.getMessage().contains("out_proj"), e.getMessage());

@@ -32,7 +32,7 @@ class DecoderGraphParityTest {
      */
     private static final double FP32_TOL = 1e-6;
     /** float16-stored linear weights (norms and biases stay float32): observed <= 4.1e-4 on the tiny presets. */
-    private static final double FP16_TOL = 5e-3;
+    private static final double FP16_TOL = 1.5e-3;
 
     private static int[] tokens(int n, int vocab, long seed) {
         SplittableRandom r = new SplittableRandom(seed);

@@ -46,7 +46,8 @@ class EmbedGraphTest {
             } else {
                 double e = Parity.relError(want, got);
                 System.out.printf("embed fp16 rel err %.3e%n", e);
-                assertTrue(e <= 1e-3, "fp16 embedding rel err " + e);
+                // a lookup of rounded weights: at most 2^-11 (4.9e-4) relative per element; measured 2.2e-4
+                assertTrue(e <= 4.9e-4, "fp16 embedding rel err " + e);
             }
         }
     }

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.FloatBuffer;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +26,7 @@ class GraphBuilderTest {
                 String w = g.weight("/lin/weight_t", new float[] {1, 2, 3, 4, 5, 6}, 3, 2); // [in 3, out 2]
                 String b = g.weightF32("/lin/bias", new float[] {0.5f, -1}, 2);
                 if (wt == GraphBuilder.WeightType.FLOAT16) {
-                    w = g.op("Cast", "/lin/weight_t/Cast", java.util.List.of(w), Map.of("to", (long) f));
+                    w = g.op("Cast", "/lin/weight_t/Cast", List.of(w), Map.of("to", (long) f));
                 }
                 String y = g.add("/lin/Add", g.matmul("/lin", x, w), b);
                 g.outputAs(y, "y", f, "N", 2L);

@@ -20,8 +20,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** The projector graph in ONNX Runtime against {@link ReferenceProjector}. */
 class ProjectorGraphParityTest {
 
+    /** Bounds: measured <= 2.9e-7 with float32 weights, <= 2.2e-4 with float16 weights. */
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"tiny, FLOAT32, 1e-5", "odd, FLOAT32, 1e-5", "odd, FLOAT16, 5e-3"})
+    @CsvSource({"tiny, FLOAT32, 1.5e-6", "odd, FLOAT32, 1.5e-6", "odd, FLOAT16, 1e-3"})
     void matchesReference(String preset, GraphBuilder.WeightType wt, double bound, @TempDir Path dir) throws Exception {
         Qwen2AudioConfig cfg = AudioParity.tinyConfig(dir.resolve("ckpt"), preset, 31);
         TensorSource w = MakeTiny.weights(cfg, 31);

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 
+import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -15,6 +16,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -156,7 +158,7 @@ public record Manifest(
                         + FORMAT_VERSION + "); convert the checkpoint again with this version's qwen-audio convert");
             }
             return m;
-        } catch (NoSuchFileException | java.io.FileNotFoundException e) {
+        } catch (NoSuchFileException | FileNotFoundException e) {
             throw new ArtifactsException("no " + FILE + " in " + dir + ": not an artifacts directory; create one with "
                     + "'qwen-audio convert <checkpoint-dir> --out " + dir + "'");
         } catch (IOException e) {
@@ -180,7 +182,7 @@ public record Manifest(
      * Checks the given files (paths relative to {@code dir}, as listed in {@link #files}) against their recorded
      * size and sha256, so that a stage verifies only what it loads.
      */
-    public void verify(Path dir, java.util.Collection<String> relative) {
+    public void verify(Path dir, Collection<String> relative) {
         for (String r : relative) {
             FileEntry entry = files.get(r);
             if (entry == null) {

@@ -36,6 +36,26 @@ public final class TokenizerJson {
     private TokenizerJson() {
     }
 
+    /** GPT-2 bytes_to_unicode: printable bytes map to themselves, the others to 256, 257, ... in byte order. */
+    public static char[] bytesToUnicode() {
+        char[] map = new char[256];
+        boolean[] printable = new boolean[256];
+        for (int b = '!'; b <= '~'; b++) printable[b] = true;
+        for (int b = 0xA1; b <= 0xAC; b++) printable[b] = true;
+        for (int b = 0xAE; b <= 0xFF; b++) printable[b] = true;
+        int n = 0;
+        for (int b = 0; b < 256; b++) map[b] = printable[b] ? (char) b : (char) (256 + n++);
+        return map;
+    }
+
+    /** A vocabulary of the 256 byte symbols only (id = byte value): one token per UTF-8 byte, for tests. */
+    public static Map<String, Integer> byteVocab() {
+        char[] b2u = bytesToUnicode();
+        Map<String, Integer> vocab = new LinkedHashMap<>();
+        for (int b = 0; b < 256; b++) vocab.put(String.valueOf(b2u[b]), b);
+        return vocab;
+    }
+
     /** The tokenizer.json document for a Qwen2 BPE vocabulary, merges (as "a b") and added tokens. */
     public static ObjectNode qwen2(Map<String, Integer> vocab, List<String> merges, List<AddedToken> addedTokens) {
         ObjectNode root = JSON.createObjectNode();

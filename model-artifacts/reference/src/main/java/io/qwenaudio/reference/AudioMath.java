@@ -1,5 +1,8 @@
 package io.qwenaudio.reference;
 
+import java.util.stream.IntStream;
+
+
 /**
  * Plain-array math for the audio-side reference forwards (encoder, projector, domain adapter): linear layers,
  * LayerNorm, exact GELU, softmax, attention. Accumulates in double so the reference is a trustworthy yardstick.
@@ -13,7 +16,7 @@ final class AudioMath {
     static float[] linear(float[] x, int n, float[] w, float[] b, int in, int out) {
         float[] y = new float[n * out]; // [n, out]
         // rows are independent: split them over the common pool when the product is large enough to pay off
-        java.util.stream.IntStream rows = java.util.stream.IntStream.range(0, n);
+        IntStream rows = IntStream.range(0, n);
         if ((long) n * in * out > 1 << 20) rows = rows.parallel();
         rows.forEach(r -> {
             int xo = r * in;

@@ -3,6 +3,10 @@ package io.qwenaudio.reference;
 import io.qwenaudio.checkpoint.DomainAdapterConfig;
 import io.qwenaudio.checkpoint.TensorSource;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
 /**
  * Naive forward of a transformer domain adapter (weights named like {@code DomainAdapterWeights}):
  * {@code h = x (+ sinusoidal PE)}, L PyTorch {@code nn.TransformerEncoderLayer}s (pre- or post-LN),
@@ -35,13 +39,13 @@ public final class ReferenceAdapter {
      * The softmax attention probabilities of every layer for x [n, d]: element l is layer l's [H, n, n]
      * (query rows, key columns; each row sums to 1).
      */
-    public java.util.List<float[]> attentionWeights(float[] x, int n) {
-        java.util.List<float[]> out = new java.util.ArrayList<>();
+    public List<float[]> attentionWeights(float[] x, int n) {
+        List<float[]> out = new ArrayList<>();
         forward(x, n, out);
         return out;
     }
 
-    private Result forward(float[] x, int n, java.util.List<float[]> attention) {
+    private Result forward(float[] x, int n, List<float[]> attention) {
         int d = cfg.inputDim();
         if (x.length != n * d) throw new IllegalArgumentException("expected " + n + " x " + d + " values, found " + x.length);
         float[] h = x.clone();                                                          // [n, d]
@@ -60,7 +64,7 @@ public final class ReferenceAdapter {
             float[] logits = AudioMath.linear(x, n, w.floats("gate.weight", gw, d), w.floats("gate.bias", gw), d, gw);
             for (int i = 0; i < gate.length; i++) gate[i] = (float) AudioMath.sigmoid(logits[i]);
         } else {
-            java.util.Arrays.fill(gate, 1f);
+            Arrays.fill(gate, 1f);
         }
         float scale = w.floats("scale", 1)[0];
         float[] out = new float[n * d];                                                 // [n, d]
@@ -73,7 +77,7 @@ public final class ReferenceAdapter {
         return new Result(out, gate, delta);
     }
 
-    private float[] layer(float[] h, int n, int l, java.util.List<float[]> attention) {
+    private float[] layer(float[] h, int n, int l, List<float[]> attention) {
         int d = cfg.inputDim(), f = cfg.ffDim();
         String p = "layers." + l + ".";
         double eps = cfg.layerNormEps();
@@ -90,7 +94,7 @@ public final class ReferenceAdapter {
         return AudioMath.layerNorm(h, n, d, n2w, n2b, eps);
     }
 
-    private float[] selfAttention(float[] x, int n, String p, java.util.List<float[]> attention) {
+    private float[] selfAttention(float[] x, int n, String p, List<float[]> attention) {
         int d = cfg.inputDim(), hd = cfg.headDim();
         float[] inW = w.floats(p + "self_attn.in_proj_weight", 3L * d, d);             // [3d, d] rows q, k, v
         float[] inB = w.floats(p + "self_attn.in_proj_bias", 3L * d);                  // [3d]

@@ -4,6 +4,7 @@ import io.qwenaudio.checkpoint.TensorSource;
 import io.qwenaudio.checkpoint.TextConfig;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 
 /**
@@ -92,7 +93,7 @@ public final class ReferenceDecoder {
         List<float[]> hidden = new ArrayList<>();
         float[] normed = run(inputsEmbeds, s, newCache(), hidden);                  // [S, H]
         float[] all = TextMath.linear(normed, s, h, lmHead, null, v);                // [S, V]
-        float[] last = java.util.Arrays.copyOfRange(all, (s - 1) * v, s * v);       // [V]
+        float[] last = Arrays.copyOfRange(all, (s - 1) * v, s * v);       // [V]
         return new Output(last, hidden.toArray(new float[0][]), all);
     }
 

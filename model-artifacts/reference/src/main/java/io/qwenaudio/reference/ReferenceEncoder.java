@@ -4,6 +4,7 @@ import io.qwenaudio.checkpoint.AudioEncoderConfig;
 import io.qwenaudio.checkpoint.LoraAdapter;
 import io.qwenaudio.checkpoint.TensorSource;
 
+import java.util.Arrays;
 import java.util.Map;
 
 /**
@@ -57,7 +58,7 @@ public final class ReferenceEncoder {
             long[] s = w.shape(weight);
             if (s.length != 2 || s[0] != t.out() || s[1] != t.in()) {
                 throw new IllegalArgumentException("LoRA target '" + t.module() + "' is [out " + t.out() + ", in " + t.in()
-                        + "] but the weight is " + java.util.Arrays.toString(s));
+                        + "] but the weight is " + Arrays.toString(s));
             }
         }
         return new ReferenceEncoder(cfg, w, lora.targets());
@@ -140,7 +141,7 @@ public final class ReferenceEncoder {
         float[] y = new float[cout * outLen];                                           // [cout, outLen]
         double[] acc = new double[outLen];
         for (int o = 0; o < cout; o++) {
-            java.util.Arrays.fill(acc, b[o]);
+            Arrays.fill(acc, b[o]);
             for (int c = 0; c < cin; c++) {
                 int xo = c * len;
                 for (int k = 0; k < 3; k++) {

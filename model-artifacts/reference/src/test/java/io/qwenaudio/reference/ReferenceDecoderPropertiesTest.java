@@ -63,7 +63,8 @@ class ReferenceDecoderPropertiesTest {
             worst = Math.max(worst, TinyModels.maxAbsDiff(logits, Arrays.copyOfRange(full.allLogits(), (pos - 1) * v, pos * v)));
         }
         System.out.printf("[%s] chunked cache vs full recompute: max abs logit diff %.3e%n", name, worst);
-        assertTrue(worst <= 1e-5, "cache vs recompute " + worst);
+        // measured 0: the cached path repeats the recompute's float operations row by row
+        assertTrue(worst <= 1e-6, "cache vs recompute " + worst);
     }
 
     @Test

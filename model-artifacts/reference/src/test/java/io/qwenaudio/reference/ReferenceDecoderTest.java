@@ -48,7 +48,8 @@ class ReferenceDecoderTest {
         }
         assertEquals(10, cache.length());
         System.out.printf("[%s] reference cache vs recompute rel err %.3e%n", preset, worst);
-        assertTrue(worst <= 1e-5, "cache vs recompute rel err " + worst);
+        // measured 0: the cached path repeats the recompute's float operations row by row
+        assertTrue(worst <= 1e-6, "cache vs recompute rel err " + worst);
         assertEquals(h * 3, ref.embed(new int[] {1, 2, 3}).length);
     }
 

@@ -113,7 +113,7 @@ class ReferenceEncoderTest {
         double diff = TinyModels.maxAbsDiff(onTheFly, viaMerge), effect = TinyModels.maxAbsDiff(onTheFly, plain);
         System.out.printf("LoRA on the fly vs merged: max abs diff %.3e (LoRA effect %.3e)%n", diff, effect);
         assertTrue(effect > 1e-2, "the LoRA must change the output, effect " + effect);
-        assertTrue(diff <= 1e-5, "on-the-fly vs merged max abs diff " + diff);
+        assertTrue(diff <= 2e-6, "on-the-fly vs merged max abs diff " + diff); // measured 4.8e-7
     }
 
     @Test

@@ -67,8 +67,7 @@ class AdaptFunctionTest {
                     .then().statusCode(200).extract().jsonPath();
             ReferenceAdapter.Result ref = m.referenceAdapted(env, x, n);
             float[] got = npy(j.getString("hidden.npy"));
-            double rel = Parity.relError(ref.out(), got);
-            assertTrue(rel <= 1e-4, env + " rel err " + rel);
+            TinyModel.assertMatchesReference("adapt " + env, ref.out(), got);
             assertEquals(env, j.getString("adapter.environment"));
             double mean = 0, min = Double.MAX_VALUE, max = -Double.MAX_VALUE;
             for (float g : ref.gate()) {
@@ -112,7 +111,8 @@ class AdaptFunctionTest {
         r.then().statusCode(200).header("ce-type", "io.qwenaudio.audio.adapted").header("ce-source", "qwen-audio/adapt")
                 .header("ce-correlationid", "req-7").header("ce-environment", "piezo")
                 .body("request_id", equalTo("req-7")).body("adapter.environment", equalTo("piezo"));
-        assertTrue(Parity.relError(m.referenceAdapted("piezo", x, n).out(), npy(r.jsonPath().getString("hidden.npy"))) <= 1e-4);
+        TinyModel.assertMatchesReference("adapt over a CloudEvent", m.referenceAdapted("piezo", x, n).out(),
+                npy(r.jsonPath().getString("hidden.npy")));
     }
 
     @Test
@@ -134,7 +134,7 @@ class AdaptFunctionTest {
                 float[] x = hidden(n, d, 100 + i);
                 String env = i % 3 == 0 ? null : i % 3 == 1 ? TinyModel.LDV : TinyModel.PIEZO;
                 float[] want = env == null ? x : m.referenceAdapted(env, x, n).out();
-                assertTrue(Parity.relError(want, answers.get(i).get()) <= 1e-4, "client " + i);
+                TinyModel.assertMatchesReference("adapt client " + i, want, answers.get(i).get());
             }
         } finally {
             pool.shutdownNow();

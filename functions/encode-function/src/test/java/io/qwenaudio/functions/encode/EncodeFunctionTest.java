@@ -1,6 +1,5 @@
 package io.qwenaudio.functions.encode;
 
-import io.qwenaudio.reference.Parity;
 import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.tensor.Npy;
 import io.qwenaudio.testing.TinyModel;
@@ -23,8 +22,10 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.containsString;
 import static org.hamcrest.Matchers.equalTo;
 import static org.hamcrest.Matchers.notNullValue;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -43,7 +44,7 @@ class EncodeFunctionTest {
 
     static float[] npy(String b64, long... shape) {
         Npy.Array a = Npy.read(Base64.getDecoder().decode(b64));
-        org.junit.jupiter.api.Assertions.assertArrayEquals(shape, a.shape());
+        assertArrayEquals(shape, a.shape());
         return a.toFloats();
     }
 
@@ -57,8 +58,7 @@ class EncodeFunctionTest {
         assertEquals(40.0, j.getDouble("duration_seconds"), 1e-3);
         assertEquals("float32", j.getString("hidden.dtype"));
         float[] h = npy(j.getString("hidden.npy"), 1000, m.dModel()); // 750 + 250 valid tokens
-        double rel = Parity.relError(m.referenceHidden(WAV_40S), h);
-        assertTrue(rel <= 1e-4, "encode vs reference rel err " + rel);
+        TinyModel.assertMatchesReference("encode 40 s over HTTP", m.referenceHidden(WAV_40S), h);
         assertTrue(j.getDouble("timings.encode_ms") > 0);
         assertTrue(j.getDouble("timings.features_ms") > 0);
     }
@@ -83,7 +83,7 @@ class EncodeFunctionTest {
                 .body("generate.prompt", equalTo("What is this?"))
                 .body("generate.max_new_tokens", equalTo(5));
         float[] h = npy(r.jsonPath().getString("hidden.npy"), 75, m.dModel()); // 3 s: 300 frames -> 75 tokens
-        assertTrue(Parity.relError(m.referenceHidden(wav), h) <= 1e-4);
+        TinyModel.assertMatchesReference("encode over a CloudEvent", m.referenceHidden(wav), h);
     }
 
     @Test
@@ -122,7 +122,7 @@ class EncodeFunctionTest {
         float[] got = new float[d];
         for (int k = 0; k < d; k++) got[k] = e.get(k);
         for (int k = 0; k < d; k++) mean[k] /= (float) norm;
-        assertTrue(Parity.relError(mean, got) <= 1e-4);
+        TinyModel.assertMatchesReference("embed mean, normalised", mean, got);
         assertTrue(j.getDouble("timings.encode_ms") > 0);
 
         JsonPath max = given().contentType("application/json")
@@ -130,7 +130,7 @@ class EncodeFunctionTest {
                 .post("/embed").then().statusCode(200).extract().jsonPath();
         float[] pooled = npy(max.getString("embedding_npy"), d);
         float[] hidden = npy(max.getString("hidden_npy"), n, d);
-        assertTrue(Parity.relError(ref, hidden) <= 1e-4);
+        TinyModel.assertMatchesReference("embed hidden", ref, hidden);
         for (int k = 0; k < d; k++) {
             float mx = Float.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) mx = Math.max(mx, hidden[i * d + k]);
@@ -140,7 +140,7 @@ class EncodeFunctionTest {
         JsonPath none = given().contentType("application/json").body(Map.of("audio", b64(wav), "pooling", "none"))
                 .post("/embed").then().statusCode(200).extract().jsonPath();
         assertEquals(n, none.getList("hidden").size());
-        org.junit.jupiter.api.Assertions.assertNull(none.get("embedding"));
+        assertNull(none.get("embedding"));
     }
 
     @Test
@@ -171,7 +171,7 @@ class EncodeFunctionTest {
                 JsonPath j = answers.get(i).get();
                 float[] ref = refs.get(i % 4);
                 float[] got = npy(j.getString("hidden.npy"), ref.length / m.dModel(), m.dModel());
-                assertTrue(Parity.relError(ref, got) <= 1e-4, "client " + i);
+                TinyModel.assertMatchesReference("encode client " + i, ref, got);
             }
         } finally {
             pool.shutdownNow();
