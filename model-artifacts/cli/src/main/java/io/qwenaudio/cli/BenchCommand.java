@@ -3,6 +3,7 @@ package io.qwenaudio.cli;
 import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.bench.BenchReport;
 import io.qwenaudio.bench.ServingBench;
+import io.qwenaudio.runtime.ExecutionProvider;
 import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.runtime.RuntimeOptions;
 import picocli.CommandLine;
@@ -81,8 +82,8 @@ final class BenchCommand implements Callable<Integer> {
         if (audio != null) CliFiles.requireReadable(audio, "--audio");
         RuntimeOptions opts;
         try {
-            opts = RuntimeOptions.defaults().withExecutionProvider(executionProvider).withVerifyChecksums(!noVerify)
-                    .withWarmup(false).withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
+            opts = RuntimeOptions.defaults().withExecutionProvider(ExecutionProvider.parse(executionProvider))
+                    .withVerifyChecksums(!noVerify).withWarmup(false).withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
             opts.validate();
         } catch (IllegalArgumentException e) {
             throw new UserInputException(e.getMessage());
