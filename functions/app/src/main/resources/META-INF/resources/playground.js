@@ -122,6 +122,7 @@ $('record').addEventListener('click', async () => {
         for (let i = 0; i < mono.length; i++) mono[i] += ch[i] / audio.numberOfChannels;
       }
       await ctx.close();
+      $('file').value = ''; // the clip is now the recording, not the chosen file
       await setClip(`recording-${new Date().toTimeString().slice(0, 8)}.wav`, wavBytes(mono, audio.sampleRate));
     } catch (e) {
       showError('cannot decode the recording: ' + e.message);

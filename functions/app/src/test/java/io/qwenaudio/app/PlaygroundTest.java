@@ -50,7 +50,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * chromedriver (nothing downloaded), against the running app on the tiny model. It uploads espeak-ng speech, asks
  * a question, waits for the streamed answer, checks that every diagnostics panel drew something (canvas pixels) and
  * that the stage timings appear, picks an adapter and sees the gate plot and attention maps, compares two clips,
- * and sends a file that is not audio to see the API's message. Screenshots go to {@code target/playground/}.
+ * asks with a raw prompt, records from a fake microphone, and sends a file that is not audio to see the API's
+ * message. Screenshots go to {@code target/playground/}.
  *
  * <p>Without Chromium the browser test is skipped, except when {@code CI=true}, where it fails.
  */
@@ -139,7 +140,9 @@ class PlaygroundTest {
         o.setBinary(chromium.toFile());
         o.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--user-data-dir=" + profile, "--window-size=1400,2600");
+                "--user-data-dir=" + profile, "--window-size=1400,2600",
+                // a fake microphone (a beeping tone) that needs no permission prompt, for the recording path
+                "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream");
         ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(chromedriver.toFile())
                 .usingAnyFreePort().build();
         driver = new ChromeDriver(service, o);
@@ -266,7 +269,37 @@ class PlaygroundTest {
         assertDrawn("similarity");
         screenshot("3-two-clips.png");
 
-        // 4. not audio: the API's own message in the page
+        // 4. a raw prompt: answered whole by /v1/audio/describe, the same answer the API gives
+        driver.findElement(By.cssSelector("input[name=mode][value=raw]")).click();
+        String raw = driver.findElement(By.id("raw-prompt")).getDomProperty("value");
+        assertTrue(raw.contains("<|AUDIO|>"), raw);
+        ask(wait);
+        assertFalse(driver.findElement(By.id("error")).isDisplayed(), "unexpected error: " + text("error"));
+        String described = io.restassured.RestAssured.given().baseUri(base.toString()).contentType("application/octet-stream")
+                .body(Files.readAllBytes(lunch)).queryParam("raw_prompt", raw).queryParam("environment", TinyModel.LDV)
+                .queryParam("greedy", true).queryParam("max_new_tokens", 8).post("v1/audio/describe").then().statusCode(200)
+                .extract().jsonPath().getString("text");
+        assertEquals(described, driver.findElement(By.id("answer")).getDomProperty("textContent"));
+        assertDrawn("timings");
+        assertDrawn("hidden-norms");
+        driver.findElement(By.cssSelector("input[name=mode][value=chat]")).click();
+
+        // 5. a recording from the (fake) microphone, converted to WAV in the page
+        driver.findElement(By.id("record")).click();
+        wait.until(d -> d.findElement(By.id("record")).getText().equals("Stop"));
+        Thread.sleep(2500);
+        driver.findElement(By.id("record")).click();
+        wait.until(d -> d.findElement(By.id("clip-info")).getText().startsWith("recording-")
+                || d.findElement(By.id("error")).isDisplayed());
+        assertFalse(driver.findElement(By.id("error")).isDisplayed(), "recording failed: " + text("error"));
+        assertTrue(text("clip-info").contains("WAV"), text("clip-info"));
+        ask(wait);
+        assertFalse(driver.findElement(By.id("error")).isDisplayed(), "unexpected error: " + text("error"));
+        assertTrue(text("mel-note").startsWith("1 window(s)"), text("mel-note"));
+        assertTrue(text("embedding-note").contains("3 clip(s) compared"), text("embedding-note"));
+        screenshot("5-recording.png");
+
+        // 6. not audio: the API's own message in the page
         upload(notes, wait);
         ask(wait);
         WebElement error = driver.findElement(By.id("error"));
@@ -275,6 +308,6 @@ class PlaygroundTest {
         String message = JSON.readTree(api.body()).at("/error/message").asText();
         assertFalse(message.isEmpty(), api.body());
         assertTrue(error.getText().contains(message), "page shows '" + error.getText() + "', the API says '" + message + "'");
-        screenshot("4-error.png");
+        screenshot("6-error.png");
     }
 }

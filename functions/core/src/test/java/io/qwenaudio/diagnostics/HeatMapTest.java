@@ -60,6 +60,16 @@ class HeatMapTest {
     }
 
     @Test
+    void limitsNameTheBadSetting() {
+        DiagnosticsLimits d = DiagnosticsLimits.DEFAULT;
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new DiagnosticsLimits(d.melCells(),
+                d.melColumns(), d.encoderTokens(), d.encoderChannels(), d.seriesPoints(), 0, d.attentionTokens(),
+                d.hiddenStatePositions(), d.hiddenStateColumns()).validate());
+        assertEquals("attention-side must be >= 1, got 0", e.getMessage());
+        assertEquals(d, d.validate());
+    }
+
+    @Test
     void aCurveIsAveragedOverEqualBins() {
         float[] src = new float[10];
         for (int i = 0; i < 10; i++) src[i] = i;
