@@ -21,7 +21,8 @@ public enum ExternalTool {
     FFMPEG("ffmpeg", "ffmpeg", "ffmpeg", "-version"),
     PYTHON_NUMPY("python3 with numpy", "python3 python3-numpy", "python3", "-c", "import numpy"),
     NODE("Node.js and npm", "nodejs npm", "npm", "--version"),
-    KUBECTL("kubectl", "kubectl", "kubectl", "version", "--client");
+    KUBECTL("kubectl", "kubectl", "kubectl", "version", "--client"),
+    CHROMIUM("Chromium and its driver (the playground's browser test)", "chromium chromium-driver", "chromedriver", "--version");
 
     private static final Map<ExternalTool, String> PROBED = new ConcurrentHashMap<>();
 

@@ -121,16 +121,22 @@ public class OpenAiApi {
             long t0 = System.nanoTime();
             try {
                 List<FloatTensor> clips = new ArrayList<>();
+                AnswerTimings timings = new AnswerTimings();
                 for (byte[] audio : chat.clips()) {
-                    FloatTensor h = encode.get().encodeAudio(audio).hidden(); // [N_k, d]
-                    clips.add(adapt.get().adapt(chat.environment(), h).hidden());
+                    EncodeStage.Encoded e = encode.get().encodeAudio(audio);
+                    timings.encoded(e);
+                    long ta = System.nanoTime();
+                    clips.add(adapt.get().adapt(chat.environment(), e.hidden()).hidden()); // [N_k, d]
+                    timings.adaptedSince(ta);
                 }
                 if (chat.stream()) {
-                    stream(res, gone, id, created, chat, clips);
+                    stream(res, gone, id, created, chat, clips, timings);
                 } else {
                     GenerateStage.Result r = generate.slots().run(() -> generate.get().generate(clips, chat.messages(), null,
                             chat.options(), null));
-                    res.putHeader("content-type", "application/json").end(completion(id, created, r.generation()).toString());
+                    ObjectNode c = completion(id, created, r.generation());
+                    c.set("timings", timings.json(r));
+                    res.putHeader("content-type", "application/json").end(c.toString());
                 }
                 metrics.count("openai", "ok");
             } catch (Disconnected e) {
@@ -145,7 +151,8 @@ public class OpenAiApi {
         });
     }
 
-    private void stream(HttpServerResponse res, AtomicBoolean gone, String id, long created, Chat chat, List<FloatTensor> clips) {
+    private void stream(HttpServerResponse res, AtomicBoolean gone, String id, long created, Chat chat, List<FloatTensor> clips,
+                        AnswerTimings timings) {
         GenerateStage.Result r = generate.slots().run(() -> {
             res.setChunked(true).putHeader("content-type", "text/event-stream").putHeader("cache-control", "no-cache");
             ObjectNode first = chunk(id, created);
@@ -168,6 +175,7 @@ public class OpenAiApi {
         }
         ObjectNode last = chunk(id, created);
         ((ObjectNode) last.withArray("choices").get(0)).put("finish_reason", finishReason(r.generation()));
+        last.set("timings", timings.json(r));
         StringBuilder tail = new StringBuilder(sse(last));
         if (chat.includeUsage()) {
             ObjectNode u = json.createObjectNode().put("id", id).put("object", "chat.completion.chunk").put("created", created)

@@ -44,6 +44,7 @@ public class StartupReport {
     void report(@Observes @Priority(Integer.MAX_VALUE) StartupEvent e) {
         LOG.info("qwen-audio app ready: " + ProcessInfo.summary() + "; stages encode, adapt, generate on the in-process bus "
                 + bus.types());
+        LOG.info("playground: open http://localhost:" + port + "/ in a browser");
         if (!config.demo().sampleRequest()) return;
         long t0 = System.nanoTime();
         Wire.GenerateParams p = new Wire.GenerateParams("What does the person say?", null, null, 16, true, null, null, null,

@@ -34,13 +34,25 @@ public final class DomainAdapter implements AutoCloseable {
         return environment;
     }
 
-    /** [N, d] -> [N, d]. */
-    public Result adapt(FloatTensor x) throws OrtException {
+    /** The graph's outputs for one clip: adapted [N, d] and the gate per token [N, 1] (scalar) or [N, d] (channel). */
+    public record Outputs(FloatTensor adapted, FloatTensor gate) {
+    }
+
+    /** [N, d] -> adapted [N, d] and gate [N, 1|d], as the graph gives them. */
+    public Outputs run(FloatTensor x) throws OrtException {
         TensorCodec.checkShape("hidden_states", x.shape(), -1, d);
         long n = x.dim(0);
         var out = OrtTensors.run(env, session, "hidden_states", FloatTensor.of(x.data(), 1, n, d));
-        float[] y = out.get("adapted").data();
-        float[] g = out.get("gate").data();
+        float[] g = out.get("gate").data();                                       // [1, N, 1|d]
+        return new Outputs(FloatTensor.of(out.get("adapted").data(), n, d), FloatTensor.of(g, n, n == 0 ? 1 : g.length / n));
+    }
+
+    /** [N, d] -> [N, d]. */
+    public Result adapt(FloatTensor x) throws OrtException {
+        Outputs out = run(x);
+        long n = x.dim(0);
+        float[] y = out.adapted().data();
+        float[] g = out.gate().data();
         double mean = 0, min = Double.MAX_VALUE, max = -Double.MAX_VALUE;
         for (float v : g) {
             mean += v;

@@ -2,6 +2,7 @@ package io.qwenaudio.runtime;
 
 import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.adapter.DomainAdapter;
+import io.qwenaudio.diagnostics.AdapterDiagnostics;
 import io.qwenaudio.projector.Projector;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
@@ -96,14 +97,35 @@ public final class ModelArtifacts {
      * failing that, the adapter converted under that name. The error lists the adapter directories there are.
      */
     public DomainAdapter adapterAt(String relativeDir) throws OrtException {
+        return adapter(adapterNameAt(relativeDir));
+    }
+
+    /**
+     * The diagnostics graph ({@code adapter_diagnostics.onnx}: gate, delta, every layer's attention weights) of the
+     * adapter {@link #adapterAt} finds in {@code relativeDir}. Only the diagnostics endpoint opens it; serving never
+     * does.
+     */
+    public AdapterDiagnostics adapterDiagnosticsAt(String relativeDir) throws OrtException {
+        String name = adapterNameAt(relativeDir);
+        Manifest.AdapterSpec a = manifest.adapters().get(name);
+        if (a.diagnostics() == null) {
+            throw new ArtifactsException("the adapter '" + name + "' in " + dir + " has no diagnostics graph (it was "
+                    + "converted before adapter_diagnostics.onnx existed); convert it again with 'qwen-audio add-adapter "
+                    + dir + " " + name + "=<adapter-dir> --force'");
+        }
+        return new AdapterDiagnostics(sessions.environment(), openVerified(a.diagnostics()), manifest.audio().dModel());
+    }
+
+    /** The manifest name of the adapter whose graph lies in {@code relativeDir}, or that is named so. */
+    private String adapterNameAt(String relativeDir) {
         String want = relativeDir.replace('\\', '/').replaceAll("/+$", "");
         if (manifest.adapters() != null) {
             for (Map.Entry<String, Manifest.AdapterSpec> e : manifest.adapters().entrySet()) {
                 String file = e.getValue().graph().file();
                 String parent = file.contains("/") ? file.substring(0, file.lastIndexOf('/')) : "";
-                if (parent.equals(want)) return adapter(e.getKey());
+                if (parent.equals(want)) return e.getKey();
             }
-            if (manifest.adapters().containsKey(want)) return adapter(want);
+            if (manifest.adapters().containsKey(want)) return want;
         }
         List<String> dirs = manifest.adapters() == null ? List.of() : manifest.adapters().values().stream()
                 .map(a -> a.graph().file().substring(0, Math.max(0, a.graph().file().lastIndexOf('/')))).sorted().toList();

@@ -65,12 +65,7 @@ public final class AdaptStage implements AutoCloseable {
     public Adapted adapt(String environment, FloatTensor x) {
         FiniteValues.require("hidden", x);
         if (environment == null || environment.isEmpty() || environment.equalsIgnoreCase(NONE)) return new Adapted(x, null);
-        DomainAdapter a = adapters.get(environment);
-        if (a == null) {
-            throw new StageException(422, "unknown_environment", "unknown environment '" + environment + "'; accepted: "
-                    + (adapters.isEmpty() ? "" : String.join(", ", adapters.keySet()) + ", ") + "none (or leave it out) "
-                    + "for no adapter");
-        }
+        DomainAdapter a = adapter(environment);
         try {
             DomainAdapter.Result r = a.adapt(x); // [N, d]
             return new Adapted(r.adapted(), new Wire.AdapterStats(environment, r.gateMean(), r.gateMin(), r.gateMax(),
@@ -78,6 +73,21 @@ public final class AdaptStage implements AutoCloseable {
         } catch (OrtException e) {
             throw new IllegalStateException("adapter '" + environment + "' failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The adapter of {@code environment} (not none).
+     *
+     * @throws StageException 422 for an environment without an adapter
+     */
+    public DomainAdapter adapter(String environment) {
+        DomainAdapter a = environment == null ? null : adapters.get(environment);
+        if (a == null) {
+            throw new StageException(422, "unknown_environment", "unknown environment '" + environment + "'; accepted: "
+                    + (adapters.isEmpty() ? "" : String.join(", ", adapters.keySet()) + ", ") + "none (or leave it out) "
+                    + "for no adapter");
+        }
+        return a;
     }
 
     private static Wire.Timings timings(Wire.EncodedAudio in) {
