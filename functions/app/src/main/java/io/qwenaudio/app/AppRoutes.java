@@ -17,7 +17,7 @@ public class AppRoutes {
     void declare(@Observes @Priority(1) Router router) {
         routes.add("/v1/audio/describe", "describe", "the audio file (audio/wav, audio/flac, audio/mpeg) with options as query "
                 + "parameters, or an EncodeRequest as application/json", "POST");
-        routes.add("/v1/chat/completions", "openai", "an OpenAI chat completion request as application/json", "POST");
-        routes.add("/v1/models", "openai", "no body", "GET");
+        routes.addOpenAi("/v1/chat/completions", "an OpenAI chat completion request as application/json", "POST");
+        routes.addOpenAi("/v1/models", "no body", "GET");
     }
 }

@@ -2,6 +2,7 @@ package io.qwenaudio.app;
 
 import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
 import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonMappingException;
@@ -404,7 +405,7 @@ public class OpenAiApi {
             }
             return b.toString();
         }
-        if (e.getProcessor() instanceof JsonParser p) {
+        if (e instanceof InputCoercionException && e.getProcessor() instanceof JsonParser p) { // a number out of range
             try {
                 return p.currentName();
             } catch (IOException | RuntimeException ignored) {

@@ -1,6 +1,8 @@
 package io.qwenaudio.app;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.MismatchedInputException;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.stages.Failures;
 import io.vertx.core.http.HttpServerRequest;
@@ -18,6 +20,17 @@ public class RestErrors {
 
     @ServerExceptionMapper
     public Response json(JsonProcessingException e) {
+        return Errors.of("describe", e, null);
+    }
+
+    /** More specific than the REST layer's own Jackson mappers (which answer 400 without the Failure body). */
+    @ServerExceptionMapper
+    public Response mismatched(MismatchedInputException e) {
+        return Errors.of("describe", e, null);
+    }
+
+    @ServerExceptionMapper
+    public Response format(InvalidFormatException e) {
         return Errors.of("describe", e, null);
     }
 

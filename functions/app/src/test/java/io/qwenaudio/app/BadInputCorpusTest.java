@@ -101,7 +101,8 @@ class BadInputCorpusTest {
         }
         JsonNode body = JSON.readTree(a.body());
         String message;
-        if (c.entry().startsWith("/v1/chat/completions")) {
+        String path = c.request().path();
+        if (path.startsWith("/v1/chat/completions") || path.startsWith("/v1/models")) { // the OpenAI API's own error shape
             JsonNode e = body.get("error");
             if (e == null) return "not OpenAI's error shape: " + got;
             message = e.path("message").asText("");

@@ -28,6 +28,13 @@ public final class ContextOverflowException extends InvalidGenerationException {
         this.limit = limit;
     }
 
+    /** A request field that alone does not fit the context, e.g. {@code max_new_tokens} past it. */
+    public ContextOverflowException(String field, String message, long requested, int limit) {
+        super(field, message);
+        this.requested = requested;
+        this.limit = limit;
+    }
+
     /** Prompt tokens + max_new_tokens. */
     public long requested() {
         return requested;

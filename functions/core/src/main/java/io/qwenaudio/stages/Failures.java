@@ -1,5 +1,6 @@
 package io.qwenaudio.stages;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonMappingException;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.audio.InvalidAudioException;
@@ -35,7 +36,8 @@ public final class Failures {
             new Known("JsonParseException", 400, "malformed_json"),
             new Known("MismatchedInputException", 400, "invalid_json"),
             new Known("InvalidFormatException", 400, "invalid_json"),
-            new Known("UnrecognizedPropertyException", 400, "invalid_json"));
+            new Known("UnrecognizedPropertyException", 400, "invalid_json"),
+            new Known("JsonProcessingException", 400, "invalid_json")); // anything else Jackson refuses, e.g. a number out of range
 
     private Failures() {
     }
@@ -55,8 +57,11 @@ public final class Failures {
         for (Throwable x = t; x != null; x = x.getCause() == x ? null : x.getCause()) {
             for (Known k : BY_NAME) {
                 if (isA(x.getClass(), k.className())) {
-                    return new Wire.Failure(stage, k.status(), k.code(), firstLine(x.getMessage()), requestId, eventId,
-                            field(x));
+                    String field = field(x);
+                    String message = x instanceof JsonProcessingException j ? firstLine(j.getOriginalMessage()) : firstLine(x.getMessage());
+                    if (field != null && x instanceof JsonProcessingException) message = "'" + field + "': " + message;
+                    if (k.code().equals("malformed_json")) message = "the body is not valid JSON: " + message;
+                    return new Wire.Failure(stage, k.status(), k.code(), message, requestId, eventId, field);
                 }
             }
         }

@@ -83,9 +83,9 @@ public final class GenerateStage implements AutoCloseable {
         GenerationOptions o = options(generator.defaults(), p);
         int context = context();
         if (o.maxNewTokens() >= context) {
-            throw new InvalidGenerationException("max_new_tokens", "max_new_tokens " + o.maxNewTokens() + " does not fit the "
+            throw new ContextOverflowException("max_new_tokens", "max_new_tokens " + o.maxNewTokens() + " does not fit the "
                     + "model's context of " + context + " positions (max_position_embeddings), which also holds the prompt "
-                    + "and the audio; ask for at most " + (context - 1) + " new tokens, fewer with audio");
+                    + "and the audio; ask for at most " + (context - 1) + " new tokens, fewer with audio", o.maxNewTokens(), context);
         }
         return o;
     }

@@ -17,6 +17,8 @@ import jakarta.inject.Inject;
 
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.TreeSet;
 
 /**
@@ -147,12 +149,23 @@ public class FailureResponses {
         return r == null ? "http" : r.stage();
     }
 
+    /** OpenAI's error shape of a failure: {@code {"error": {"message", "type", "param", "code"}}}. */
+    public static Map<String, Object> openAi(Wire.Failure f) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("message", f.message());
+        e.put("type", f.status() == 429 ? "rate_limit_error" : f.status() >= 500 ? "server_error" : "invalid_request_error");
+        e.put("param", f.param());
+        e.put("code", f.error());
+        return Map.of("error", e);
+    }
+
     /** Sends {@code f} as the JSON answer, with Retry-After when retrying helps; completes when it is written. */
     public Future<Void> send(RoutingContext ctx, Wire.Failure f, int retryAfterSeconds) {
         if (ctx.response().ended() || ctx.response().closed()) return Future.succeededFuture();
         String body;
         try {
-            body = json.writeValueAsString(f);
+            HttpRoutes.Route route = routes.route(ctx.normalizedPath());
+            body = json.writeValueAsString(route != null && route.openAiErrors() ? openAi(f) : f);
         } catch (JsonProcessingException e) {
             body = "{\"status\":" + f.status() + ",\"error\":\"" + f.error() + "\"}";
         }

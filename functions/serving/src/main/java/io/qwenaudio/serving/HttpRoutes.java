@@ -20,8 +20,14 @@ import java.util.concurrent.ConcurrentHashMap;
 @ApplicationScoped
 public class HttpRoutes {
 
-    /** A route: the methods it takes, the stage its errors name, and what its body is. */
-    public record Route(Set<String> methods, String stage, String body) {
+    /**
+     * A route: the methods it takes, the stage its errors name, what its body is, and whether its errors take OpenAI's
+     * shape ({@code {"error": {"message", "type", "param", "code"}}}) instead of {@code Failure}.
+     */
+    public record Route(Set<String> methods, String stage, String body, boolean openAiErrors) {
+        public Route(Set<String> methods, String stage, String body) {
+            this(methods, stage, body, false);
+        }
     }
 
     private final Map<String, Route> extra = new ConcurrentHashMap<>();
@@ -29,6 +35,11 @@ public class HttpRoutes {
     /** Adds a route served by another module (e.g. the app's {@code /v1/...}). */
     public void add(String path, String stage, String body, String... methods) {
         extra.put(path, new Route(Set.of(methods), stage, body));
+    }
+
+    /** Adds a route of the OpenAI-compatible API: its errors take OpenAI's shape. */
+    public void addOpenAi(String path, String body, String... methods) {
+        extra.put(path, new Route(Set.of(methods), "openai", body, true));
     }
 
     /** The route at {@code path}, or null. */

@@ -66,8 +66,12 @@ public class RequestGuard {
         maxBody = setup.maxBodyBytes();
         bodyTimeoutMs = Math.max(1, setup.config().http().bodyTimeout().toMillis());
         memory = setup.memoryBudget();
+        // first of all, before the platform's body handler (RouteConstants.ROUTE_ORDER_BODY_HANDLER = MIN_VALUE + 1)
+        // starts reading a body this handler may refuse, and whose arrival it times
+        router.route().order(Integer.MIN_VALUE).handler(this::admit).failureHandler(failures::handle);
+        // Vert.x wants the body handler first on its route: reading (unless the platform's handler did) and checking
+        // the body is a second route
         router.route().order(-1000)
-                .handler(this::admit)
                 .handler(BodyHandler.create(false).setBodyLimit(maxBody))
                 .handler(this::checkBody)
                 .failureHandler(failures::handle);
@@ -131,7 +135,7 @@ public class RequestGuard {
             answerEarly(ctx, failures.tooLarge(stage(ctx), n, requestId, eventId));
             return;
         }
-        if (n == 0 || (n < 0 && !chunked)) {
+        if ((n == 0 || (n < 0 && !chunked)) && !"/".equals(path)) { // an event without data: CloudEventCheck says so
             answerEarly(ctx, new Wire.Failure(stage(ctx), 400, "empty_body", "the body is empty; send " + route.body(),
                     requestId, eventId, "body"));
             return;
