@@ -5,7 +5,7 @@ import io.qwenaudio.events.Wire;
 import io.qwenaudio.functions.adapt.AdaptFunctions;
 import io.qwenaudio.functions.encode.EncodeFunctions;
 import io.qwenaudio.functions.generate.GenerateFunctions;
-import io.qwenaudio.serving.HttpErrors;
+import io.qwenaudio.serving.EventTriggers;
 import io.quarkus.funqy.knative.events.CloudEvent;
 import io.quarkus.funqy.knative.events.CloudEventBuilder;
 import jakarta.annotation.PostConstruct;
@@ -48,7 +48,7 @@ public class InProcessBus {
                 "embed-event", e -> encode.embedEvent(cast(e, Wire.EmbedRequest.class)),
                 "adapt-event", e -> adapt.adaptEvent(cast(e, Wire.EncodedAudio.class)),
                 "generate-event", e -> generate.generateEvent(cast(e, Wire.EncodedAudio.class)));
-        for (Map.Entry<String, String> t : HttpErrors.triggers().entrySet()) {
+        for (Map.Entry<String, String> t : EventTriggers.triggers().entrySet()) {
             Function<CloudEvent<Object>, CloudEvent<Object>> f = byFunction.get(t.getValue());
             if (f == null) {
                 throw new IllegalStateException("no in-process route for function '" + t.getValue() + "' (type "

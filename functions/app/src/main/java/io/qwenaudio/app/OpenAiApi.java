@@ -1,23 +1,36 @@
 package io.qwenaudio.app;
 
+import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectReader;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.qwenaudio.artifacts.Manifest;
+import io.qwenaudio.events.Base64Data;
+import io.qwenaudio.events.PayloadException;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.functions.adapt.AdaptStageBean;
 import io.qwenaudio.functions.encode.EncodeStageBean;
 import io.qwenaudio.functions.generate.GenerateStageBean;
 import io.qwenaudio.generate.Generation;
 import io.qwenaudio.generate.GenerationOptions;
+import io.qwenaudio.generate.InvalidGenerationException;
 import io.qwenaudio.serving.ServingConfig;
+import io.qwenaudio.serving.ServingSetup;
 import io.qwenaudio.serving.StageMetrics;
-import io.qwenaudio.events.PayloadException;
-import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.stages.Failures;
 import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.stages.StageException;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
@@ -25,15 +38,16 @@ import io.vertx.ext.web.handler.BodyHandler;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
+import org.eclipse.microprofile.context.ManagedExecutor;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -70,20 +84,35 @@ public class OpenAiApi {
     @Inject
     ObjectMapper json;
 
-    private String modelName;
+    /** Quarkus' managed worker pool (bounded): requests block there on the encoder and on a generation slot. */
+    @Inject
+    ManagedExecutor workers;
 
-    private final ExecutorService workers = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "openai-request");
-        t.setDaemon(true);
-        return t;
-    });
+    @Inject
+    ServingSetup setup;
+
+    private String modelName;
+    private long created;
+    private ObjectReader requests;
 
     void install(@Observes Router router) {
         modelName = config.openai().modelName();
+        created = modelCreated();
+        requests = json.readerFor(ChatRequest.class).without(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
+                .with(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
         router.post("/v1/chat/completions").order(-10)
-                .handler(BodyHandler.create().setBodyLimit(config.http().maxBodySize().asLongValue()))
+                .handler(BodyHandler.create(false).setBodyLimit(config.http().maxBodySize().asLongValue()))
                 .handler(this::chat);
         router.get("/v1/models").order(-10).handler(this::models);
+    }
+
+    /** When the served model was made: the modification time of its manifest (epoch seconds), else now. */
+    private long modelCreated() {
+        try {
+            return Files.getLastModifiedTime(setup.artifactsDir().resolve(Manifest.FILE)).toMillis() / 1000;
+        } catch (IOException | RuntimeException e) {
+            return System.currentTimeMillis() / 1000;
+        }
     }
 
     /** The model id clients pass as {@code model}. */
@@ -92,7 +121,7 @@ public class OpenAiApi {
     }
 
     private void models(RoutingContext ctx) {
-        ObjectNode m = json.createObjectNode().put("id", modelName).put("object", "model").put("created", 0)
+        ObjectNode m = json.createObjectNode().put("id", modelName).put("object", "model").put("created", created)
                 .put("owned_by", "qwen-audio");
         ObjectNode list = json.createObjectNode().put("object", "list");
         list.putArray("data").add(m);
@@ -112,9 +141,9 @@ public class OpenAiApi {
         long created = System.currentTimeMillis() / 1000;
         Chat chat;
         try {
-            chat = parse(ctx.body().asString());
+            chat = parse(ctx.body().buffer());
         } catch (RuntimeException e) {
-            error(res, e);
+            error(res, e, Failures.describe("openai", e, null, null));
             return;
         }
         workers.submit(() -> {
@@ -141,10 +170,11 @@ public class OpenAiApi {
                 metrics.count("openai", "ok");
             } catch (Disconnected e) {
                 // counted as cancelled; the connection is gone
-            } catch (RuntimeException e) {
-                metrics.count("openai", Failures.describe("generate", e, id, null).error());
-                if (!res.headWritten()) error(res, e);
-                else if (!res.ended()) res.end(sse(errorBody(e)) + "data: [DONE]\n\n");
+            } catch (RuntimeException | Error e) {
+                Wire.Failure f = Failures.describe("openai", e, id, null);
+                metrics.count("openai", f.error());
+                if (!res.headWritten()) error(res, e, f);
+                else if (!res.ended()) res.end(sse(errorBody(e, f)) + "data: [DONE]\n\n");
             } finally {
                 metrics.time("openai", Duration.ofNanos(System.nanoTime() - t0));
             }
@@ -228,35 +258,67 @@ public class OpenAiApi {
 
     // ---- request parsing: every problem is a 400 naming the field ----
 
-    private Chat parse(String body) {
-        JsonNode req;
+    /** OpenAI's chat completion request, as far as this server reads it (other fields are ignored, as OpenAI's are optional). */
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record ChatRequest(String model, List<Message> messages, Integer n, Integer maxTokens, Integer maxCompletionTokens,
+                       Double temperature, Double topP, Integer topK, Double repetitionPenalty, Long seed, JsonNode stop,
+                       Boolean stream, StreamOptions streamOptions, Boolean ignoreEos, String environment) {
+    }
+
+    /** A message: {@code content} is a string or an array of {@link Part}s. */
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Message(String role, JsonNode content) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record Part(String type, String text, InputAudio inputAudio) {
+    }
+
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record InputAudio(String data, String format) {
+    }
+
+    @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
+    @JsonIgnoreProperties(ignoreUnknown = true)
+    record StreamOptions(Boolean includeUsage) {
+    }
+
+    private Chat parse(Buffer body) {
+        if (body == null || body.length() == 0) throw bad("the body is empty; send an OpenAI chat completion request", "body");
+        ChatRequest req;
         try {
-            req = json.readTree(body == null ? "" : body);
-        } catch (Exception e) {
-            throw bad("the body is not valid JSON: " + Failures.firstLine(e.getMessage()), null);
+            req = requests.readValue(body.getBytes());
+        } catch (JsonProcessingException e) {
+            String field = jsonField(e);
+            throw bad((field == null ? "the body is not valid JSON: " : "'" + field + "' has the wrong type or value: ")
+                    + Failures.firstLine(e.getOriginalMessage()), field);
+        } catch (IOException e) {
+            throw bad("the body cannot be read: " + e.getMessage(), null);
         }
-        if (req == null || !req.isObject()) throw bad("the body must be a JSON object with 'model' and 'messages'", null);
-        if (req.hasNonNull("model") && !req.get("model").asText().equals(modelName)) {
-            throw new StageException(404, "model_not_found", "The model '" + req.get("model").asText()
-                    + "' does not exist; this server serves '" + modelName + "' (see GET /v1/models)");
+        if (req == null) throw bad("the body must be a JSON object with 'model' and 'messages'", null);
+        if (req.model() != null && !req.model().equals(modelName)) {
+            throw new StageException(404, "model_not_found", "The model '" + req.model() + "' does not exist; this server "
+                    + "serves '" + modelName + "' (see GET /v1/models)", "model");
         }
-        if (req.hasNonNull("n") && req.get("n").asInt() != 1) throw bad("only n=1 is supported, got " + req.get("n"), "n");
-        JsonNode messages = req.get("messages");
-        if (messages == null || !messages.isArray() || messages.isEmpty()) {
+        if (req.n() != null && req.n() != 1) throw bad("only n=1 is supported, got " + req.n(), "n");
+        if (req.messages() == null || req.messages().isEmpty()) {
             throw bad("'messages' must be a non-empty array of {\"role\", \"content\"}", "messages");
         }
         List<ChatMessage> out = new ArrayList<>();
         List<byte[]> clips = new ArrayList<>();
         boolean anyContent = false;
-        for (int i = 0; i < messages.size(); i++) {
-            JsonNode m = messages.get(i);
+        for (int i = 0; i < req.messages().size(); i++) {
+            Message m = req.messages().get(i);
             String param = "messages[" + i + "]";
-            String role = m.path("role").asText("");
-            if (!Set.of("system", "user", "assistant").contains(role)) {
+            if (m == null) throw bad(param + " must be an object {\"role\", \"content\"}", param);
+            String role = m.role() == null ? "" : m.role();
+            if (!ROLES.contains(role)) {
                 throw bad(param + ".role '" + role + "' is not supported; accepted: system, user, assistant", param + ".role");
             }
             List<ChatMessage.Part> parts = new ArrayList<>();
-            JsonNode content = m.get("content");
+            JsonNode content = m.content();
             if (content == null || content.isNull()) {
                 throw bad(param + ".content is missing", param + ".content");
             } else if (content.isTextual()) {
@@ -264,15 +326,16 @@ public class OpenAiApi {
                 anyContent |= !content.asText().isEmpty();
             } else if (content.isArray()) {
                 for (int k = 0; k < content.size(); k++) {
-                    JsonNode part = content.get(k);
                     String pp = param + ".content[" + k + "]";
-                    String type = part.path("type").asText("");
+                    Part part = part(content.get(k), pp);
+                    String type = part.type() == null ? "" : part.type();
                     if (type.equals("text")) {
-                        parts.add(ChatMessage.text(part.path("text").asText("")));
-                        anyContent |= !part.path("text").asText("").isEmpty();
+                        if (part.text() == null) throw bad(pp + ".text is missing", pp + ".text");
+                        parts.add(ChatMessage.text(part.text()));
+                        anyContent |= !part.text().isEmpty();
                     } else if (type.equals("input_audio")) {
                         if (!role.equals("user")) throw bad(pp + ": audio is accepted in user messages only", pp);
-                        clips.add(audio(part.path("input_audio"), pp + ".input_audio"));
+                        clips.add(audio(part.inputAudio(), pp + ".input_audio"));
                         parts.add(ChatMessage.audio());
                         anyContent = true;
                     } else {
@@ -290,81 +353,126 @@ public class OpenAiApi {
             throw bad(clips.size() + " audio clips in one request; at most " + maxClips + " are accepted "
                     + "(qwen-audio.generate.max-clips)", "messages");
         }
-        Integer maxTokens = req.hasNonNull("max_completion_tokens") ? Integer.valueOf(req.get("max_completion_tokens").asInt())
-                : req.hasNonNull("max_tokens") ? Integer.valueOf(req.get("max_tokens").asInt()) : null;
-        List<String> stop = null;
-        JsonNode s = req.get("stop");
-        if (s != null && !s.isNull()) {
-            stop = new ArrayList<>();
-            if (s.isTextual()) stop.add(s.asText());
-            else if (s.isArray()) for (JsonNode x : s) stop.add(x.asText());
-            else throw bad("'stop' must be a string or an array of strings", "stop");
+        String maxTokensName = req.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
+        Integer maxTokens = req.maxCompletionTokens() != null ? req.maxCompletionTokens() : req.maxTokens();
+        Wire.GenerateParams p = new Wire.GenerateParams(null, null, null, maxTokens, null, req.temperature(), req.topK(),
+                req.topP(), req.repetitionPenalty(), req.seed(), stop(req.stop()));
+        GenerationOptions o;
+        try {
+            o = generate.get().options(p);
+        } catch (InvalidGenerationException e) {
+            String field = "max_new_tokens".equals(e.field()) ? maxTokensName : e.field();
+            String message = e.getMessage().replace("max_new_tokens", maxTokensName);
+            throw new BadParam(message, field, e);
         }
-        Wire.GenerateParams p = new Wire.GenerateParams(null, null, null, maxTokens, null,
-                num(req, "temperature"), req.hasNonNull("top_k") ? Integer.valueOf(req.get("top_k").asInt()) : null,
-                num(req, "top_p"), num(req, "repetition_penalty"),
-                req.hasNonNull("seed") ? Long.valueOf(req.get("seed").asLong()) : null, stop);
-        GenerationOptions o = generate.get().options(p);
-        if (req.path("ignore_eos").asBoolean(false)) o = o.withStopTokenIds(List.of()); // as vLLM: run to max_tokens
-        boolean stream = req.path("stream").asBoolean(false);
-        boolean usage = req.path("stream_options").path("include_usage").asBoolean(false);
-        String env = req.hasNonNull("environment") ? req.get("environment").asText() : null;
-        return new Chat(out, clips, o, stream, usage, env);
+        if (Boolean.TRUE.equals(req.ignoreEos())) o = o.withStopTokenIds(List.of()); // as vLLM: run to max_tokens
+        boolean usage = req.streamOptions() != null && Boolean.TRUE.equals(req.streamOptions().includeUsage());
+        return new Chat(out, clips, o, Boolean.TRUE.equals(req.stream()), usage, req.environment());
     }
 
-    private byte[] audio(JsonNode a, String param) {
-        String format = a.path("format").asText("").toLowerCase(Locale.ROOT);
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
+
+    private Part part(JsonNode node, String param) {
+        if (node == null || !node.isObject()) throw bad(param + " must be an object {\"type\", ...}", param);
+        try {
+            return json.treeToValue(node, Part.class);
+        } catch (JsonProcessingException e) {
+            String f = jsonField(e);
+            throw bad(param + (f == null ? "" : "." + f) + " has the wrong type: " + Failures.firstLine(e.getOriginalMessage()),
+                    param + (f == null ? "" : "." + f));
+        }
+    }
+
+    private static List<String> stop(JsonNode s) {
+        if (s == null || s.isNull()) return null;
+        List<String> stop = new ArrayList<>();
+        if (s.isTextual()) {
+            stop.add(s.asText());
+        } else if (s.isArray()) {
+            for (JsonNode x : s) {
+                if (!x.isTextual()) throw bad("'stop' must be a string or an array of strings, got " + x.getNodeType() + " in it", "stop");
+                stop.add(x.asText());
+            }
+        } else {
+            throw bad("'stop' must be a string or an array of strings", "stop");
+        }
+        return stop;
+    }
+
+    /** The JSON path of a binding error ({@code messages[0].content}), or the field the parser was at, or null. */
+    static String jsonField(JsonProcessingException e) {
+        if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            for (JsonMappingException.Reference r : m.getPath()) {
+                if (r.getFieldName() != null) {
+                    if (!b.isEmpty()) b.append('.');
+                    b.append(r.getFieldName());
+                } else if (r.getIndex() >= 0) {
+                    b.append('[').append(r.getIndex()).append(']');
+                }
+            }
+            return b.toString();
+        }
+        if (e instanceof InputCoercionException && e.getProcessor() instanceof JsonParser p) { // a number out of range
+            try {
+                return p.currentName();
+            } catch (IOException | RuntimeException ignored) {
+                return null;
+            }
+        }
+        return null;
+    }
+
+    private byte[] audio(InputAudio a, String param) {
+        if (a == null) throw bad(param + " is missing: give {\"data\": \"<base64>\", \"format\": \"wav\"}", param);
+        String format = a.format() == null ? "" : a.format().toLowerCase(Locale.ROOT);
         if (!FORMATS.contains(format)) {
-            throw bad(param + ".format '" + a.path("format").asText("") + "' is not supported; accepted: wav, mp3, flac",
+            throw bad(param + ".format '" + (a.format() == null ? "" : a.format()) + "' is not supported; accepted: wav, mp3, flac",
                     param + ".format");
         }
-        String data = a.path("data").asText("");
-        if (data.isEmpty()) throw bad(param + ".data is missing: give the audio file as base64", param + ".data");
+        if (a.data() == null || a.data().isEmpty()) throw bad(param + ".data is missing: give the audio file as base64", param + ".data");
         try {
-            return EncodeStage.base64(param + ".data", data);
+            return Base64Data.decode(param + ".data", a.data());
         } catch (PayloadException e) {
             throw bad(e.getMessage(), param + ".data");
         }
     }
 
-    private static Double num(JsonNode req, String field) {
-        JsonNode n = req.get(field);
-        if (n == null || n.isNull()) return null;
-        if (!n.isNumber()) throw bad("'" + field + "' must be a number, got " + n, field);
-        return n.asDouble();
-    }
-
     /** A 400 whose {@code param} names the field. */
     static StageException bad(String message, String param) {
-        return new BadParam(message, param);
+        return new BadParam(message, param, null);
     }
 
     private static final class BadParam extends StageException {
         final String param;
 
-        BadParam(String message, String param) {
-            super(400, "invalid_request_error", message);
+        BadParam(String message, String param, Throwable cause) {
+            super(400, "invalid_request_error", message, param);
             this.param = param;
+            if (cause != null) initCause(cause);
         }
     }
 
     // ---- errors ----
 
-    private void error(HttpServerResponse res, Throwable e) {
-        Wire.Failure f = Failures.describe("openai", e, null, null);
+    private void error(HttpServerResponse res, Throwable e, Wire.Failure f) {
         int retry = Failures.retryAfterSeconds(e);
         if (retry > 0) res.putHeader("Retry-After", String.valueOf(retry));
-        res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(e).toString());
+        res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(e, f).toString());
     }
 
-    private ObjectNode errorBody(Throwable e) {
-        Wire.Failure f = Failures.describe("openai", e, null, null);
+    /** OpenAI's error shape; {@code param} names the request field at fault, in OpenAI's names. */
+    private ObjectNode errorBody(Throwable e, Wire.Failure f) {
         ObjectNode err = json.createObjectNode();
-        ObjectNode o = err.putObject("error").put("message", f.message())
+        String message = f.message();
+        String param = f.param();
+        if ("max_new_tokens".equals(param)) { // the generation's name for OpenAI's max_tokens
+            param = "max_tokens";
+            message = message.replace("max_new_tokens", "max_tokens");
+        }
+        ObjectNode o = err.putObject("error").put("message", message)
                 .put("type", f.status() == 429 ? "rate_limit_error" : f.status() >= 500 ? "server_error" : "invalid_request_error");
-        Throwable c = e;
-        while (c != null && !(c instanceof BadParam)) c = c.getCause();
-        if (c instanceof BadParam b && b.param != null) o.put("param", b.param);
+        if (param != null) o.put("param", param);
         else o.putNull("param");
         o.put("code", f.error());
         return err;

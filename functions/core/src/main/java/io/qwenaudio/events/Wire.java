@@ -178,9 +178,22 @@ public final class Wire {
      * @param message   what was wrong and what is accepted, one line
      * @param requestId the original request id
      * @param eventId   the id of the event that failed, when it came as a CloudEvent
+     * @param param     the request field or parameter at fault, when one is (e.g. {@code max_new_tokens},
+     *                  {@code request_id}, {@code audio})
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.NON_NULL)
-    public record Failure(String stage, int status, String error, String message, String requestId, String eventId) {
+    public record Failure(String stage, int status, String error, String message, String requestId, String eventId,
+                          String param) {
+
+        /** Without a field at fault. */
+        public Failure(String stage, int status, String error, String message, String requestId, String eventId) {
+            this(stage, status, error, message, requestId, eventId, null);
+        }
+
+        /** This failure for {@code stage}. */
+        public Failure withStage(String s) {
+            return new Failure(s, status, error, message, requestId, eventId, param);
+        }
     }
 }

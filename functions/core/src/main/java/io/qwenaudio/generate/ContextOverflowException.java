@@ -10,7 +10,7 @@ public final class ContextOverflowException extends InvalidGenerationException {
     private final int limit;
 
     public ContextOverflowException(int promptTokens, int maxNewTokens, int limit) {
-        super("prompt of " + promptTokens + " tokens + max_new_tokens " + maxNewTokens + " = " + ((long) promptTokens + maxNewTokens)
+        super("max_new_tokens", "prompt of " + promptTokens + " tokens + max_new_tokens " + maxNewTokens + " = " + ((long) promptTokens + maxNewTokens)
                 + " positions exceeds the model's context of " + limit + " positions (at most "
                 + Math.max(0, limit - promptTokens) + " new tokens fit after this prompt); shorten the audio or the "
                 + "prompt, or lower max_new_tokens");
@@ -25,6 +25,13 @@ public final class ContextOverflowException extends InvalidGenerationException {
     public ContextOverflowException(String what, long positions, int limit) {
         super(what + ", more than the model's context of " + limit + " positions; shorten the audio or the prompt");
         this.requested = positions;
+        this.limit = limit;
+    }
+
+    /** A request field that alone does not fit the context, e.g. {@code max_new_tokens} past it. */
+    public ContextOverflowException(String field, String message, long requested, int limit) {
+        super(field, message);
+        this.requested = requested;
         this.limit = limit;
     }
 

@@ -79,33 +79,33 @@ public record GenerationOptions(int maxNewTokens, boolean doSample, double tempe
 
     /** Checks every field; throws {@link InvalidGenerationException} naming the first bad one. Returns this. */
     public GenerationOptions validate() {
-        if (maxNewTokens < 1) fail("max_new_tokens must be >= 1, got " + maxNewTokens);
-        if (!(temperature >= 0) || Double.isInfinite(temperature)) fail("temperature must be >= 0 and finite, got " + temperature);
-        if (topK < 0) fail("top_k must be >= 0 (0 = no limit), got " + topK);
-        if (!(topP > 0 && topP <= 1)) fail("top_p must be in (0, 1], got " + topP);
+        if (maxNewTokens < 1) fail("max_new_tokens", "max_new_tokens must be >= 1, got " + maxNewTokens);
+        if (!(temperature >= 0) || Double.isInfinite(temperature)) fail("temperature", "temperature must be >= 0 and finite, got " + temperature);
+        if (topK < 0) fail("top_k", "top_k must be >= 0 (0 = no limit), got " + topK);
+        if (!(topP > 0 && topP <= 1)) fail("top_p", "top_p must be in (0, 1], got " + topP);
         if (!(repetitionPenalty > 0) || Double.isInfinite(repetitionPenalty)) {
-            fail("repetition_penalty must be > 0 and finite (1 = none), got " + repetitionPenalty);
+            fail("repetition_penalty", "repetition_penalty must be > 0 and finite (1 = none), got " + repetitionPenalty);
         }
         if (stopTokenIds.size() > MAX_STOP_TOKEN_IDS) {
-            fail("at most " + MAX_STOP_TOKEN_IDS + " stop token ids are accepted, got " + stopTokenIds.size());
+            fail("stop_token_ids", "at most " + MAX_STOP_TOKEN_IDS + " stop token ids are accepted, got " + stopTokenIds.size());
         }
         if (stopStrings.size() > MAX_STOP_STRINGS) {
-            fail("stop accepts at most " + MAX_STOP_STRINGS + " strings, got " + stopStrings.size());
+            fail("stop", "stop accepts at most " + MAX_STOP_STRINGS + " strings, got " + stopStrings.size());
         }
         for (Integer id : stopTokenIds) {
-            if (id == null || id < 0) fail("stop token ids must be >= 0, got " + id);
+            if (id == null || id < 0) fail("stop_token_ids", "stop token ids must be >= 0, got " + id);
         }
         for (String s : stopStrings) {
-            if (s == null || s.isEmpty()) fail("stop strings must not be empty");
+            if (s == null || s.isEmpty()) fail("stop", "stop strings must not be empty");
             if (s.length() > MAX_STOP_STRING_CHARS) {
-                fail("a stop string may have at most " + MAX_STOP_STRING_CHARS + " chars, got " + s.length());
+                fail("stop", "a stop string may have at most " + MAX_STOP_STRING_CHARS + " chars, got " + s.length());
             }
         }
         return this;
     }
 
-    private static void fail(String message) {
-        throw new InvalidGenerationException(message);
+    private static void fail(String field, String message) {
+        throw new InvalidGenerationException(field, message);
     }
 
     /** True when the next id is the argmax: sampling off, or temperature 0. */

@@ -6,7 +6,20 @@ package io.qwenaudio.generate;
  * got 1.5"}; callers report it as bad input (HTTP 400, CLI exit code 2).
  */
 public class InvalidGenerationException extends IllegalArgumentException {
+    private final String field;
+
     public InvalidGenerationException(String message) {
+        this(null, message);
+    }
+
+    /** @param field the request field at fault, as the HTTP API and the CLI name it (e.g. {@code max_new_tokens}) */
+    public InvalidGenerationException(String field, String message) {
         super(message);
+        this.field = field;
+    }
+
+    /** The request field at fault ({@code max_new_tokens}, {@code top_p}, ...), or null when no single field is. */
+    public String field() {
+        return field;
     }
 }

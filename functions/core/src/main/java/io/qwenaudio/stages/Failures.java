@@ -1,9 +1,12 @@
 package io.qwenaudio.stages;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonMappingException;
 import io.qwenaudio.artifacts.ArtifactsException;
 import io.qwenaudio.audio.InvalidAudioException;
 import io.qwenaudio.events.PayloadException;
 import io.qwenaudio.events.Wire;
+import io.qwenaudio.generate.InvalidGenerationException;
 import io.qwenaudio.runtime.OverloadedException;
 
 import java.util.List;
@@ -33,7 +36,8 @@ public final class Failures {
             new Known("JsonParseException", 400, "malformed_json"),
             new Known("MismatchedInputException", 400, "invalid_json"),
             new Known("InvalidFormatException", 400, "invalid_json"),
-            new Known("UnrecognizedPropertyException", 400, "invalid_json"));
+            new Known("UnrecognizedPropertyException", 400, "invalid_json"),
+            new Known("JsonProcessingException", 400, "invalid_json")); // anything else Jackson refuses, e.g. a number out of range
 
     private Failures() {
     }
@@ -41,7 +45,9 @@ public final class Failures {
     /** The failure as the caller sees it. Internal errors are logged here with their error id. */
     public static Wire.Failure describe(String stage, Throwable t, String requestId, String eventId) {
         Throwable c = cause(t);
-        if (c instanceof StageException s) return new Wire.Failure(stage, s.status(), s.code(), s.getMessage(), requestId, eventId);
+        if (c instanceof StageException s) {
+            return new Wire.Failure(stage, s.status(), s.code(), s.getMessage(), requestId, eventId, s.field());
+        }
         if (c instanceof InvalidAudioException) return new Wire.Failure(stage, 422, "invalid_audio", c.getMessage(), requestId, eventId);
         if (c instanceof PayloadException p) {
             return new Wire.Failure(stage, p.tooLarge() ? 413 : 400, p.tooLarge() ? "payload_too_large" : "invalid_payload",
@@ -51,9 +57,19 @@ public final class Failures {
         for (Throwable x = t; x != null; x = x.getCause() == x ? null : x.getCause()) {
             for (Known k : BY_NAME) {
                 if (isA(x.getClass(), k.className())) {
-                    return new Wire.Failure(stage, k.status(), k.code(), firstLine(x.getMessage()), requestId, eventId);
+                    String field = field(x);
+                    String message = x instanceof JsonProcessingException j ? firstLine(j.getOriginalMessage()) : firstLine(x.getMessage());
+                    if (field != null && x instanceof JsonProcessingException) message = "'" + field + "': " + message;
+                    if (k.code().equals("malformed_json")) message = "the body is not valid JSON: " + message;
+                    return new Wire.Failure(stage, k.status(), k.code(), message, requestId, eventId, field);
                 }
             }
+        }
+        if (c instanceof OutOfMemoryError) {
+            String id = UUID.randomUUID().toString();
+            LOG.log(Level.SEVERE, "stage " + stage + " ran out of memory (error id " + id + ", request " + requestId + ")", t);
+            return new Wire.Failure(stage, 503, "out_of_memory", "stage " + stage + " ran out of memory serving this "
+                    + "request; retry later or send a shorter clip (error id " + id + ")", requestId, eventId);
         }
         if (c instanceof ArtifactsException) {
             String id = UUID.randomUUID().toString();
@@ -68,7 +84,30 @@ public final class Failures {
 
     /** Seconds a client should wait before retrying, or 0 when retrying does not help. */
     public static int retryAfterSeconds(Throwable t) {
-        return cause(t) instanceof OverloadedException o ? Math.max(1, o.retryAfterSeconds()) : 0;
+        Throwable c = cause(t);
+        if (c instanceof OutOfMemoryError) return 5;
+        return c instanceof OverloadedException o ? Math.max(1, o.retryAfterSeconds()) : 0;
+    }
+
+    /**
+     * The request field at fault: {@code field()} of the generation and stage exceptions, else the JSON path of a
+     * Jackson binding error ({@code generate.max_new_tokens}), else null.
+     */
+    static String field(Throwable x) {
+        if (x instanceof InvalidGenerationException g) return g.field();
+        if (x instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+            StringBuilder b = new StringBuilder();
+            for (JsonMappingException.Reference r : m.getPath()) {
+                if (r.getFieldName() != null) {
+                    if (!b.isEmpty()) b.append('.');
+                    b.append(r.getFieldName());
+                } else if (r.getIndex() >= 0) {
+                    b.append('[').append(r.getIndex()).append(']');
+                }
+            }
+            return b.isEmpty() ? null : b.toString();
+        }
+        return null;
     }
 
     /** The innermost exception of a known kind, else the innermost cause. */

@@ -11,6 +11,7 @@ import io.qwenaudio.generate.Generator;
 import io.qwenaudio.generate.InvalidGenerationException;
 import io.qwenaudio.generate.TokenListener;
 import io.qwenaudio.projector.Projector;
+import io.qwenaudio.runtime.MemoryBudget;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
 import io.qwenaudio.text.ChatTemplate;
@@ -31,6 +32,9 @@ public final class GenerateStage implements AutoCloseable {
 
     /** The user's text when a request gives none. */
     public static final String DEFAULT_PROMPT = "What does the person say?";
+    /** A request without options: the model's generation defaults and the default prompt. */
+    public static final Wire.GenerateParams NO_OPTIONS = new Wire.GenerateParams(null, null, null, null, null, null, null,
+            null, null, null, null, null);
     /** The text after the audio when a request gives none and the artifacts take raw prompts (a base checkpoint). */
     public static final String DEFAULT_RAW_TEXT = "Generate the caption in English:";
 
@@ -41,12 +45,24 @@ public final class GenerateStage implements AutoCloseable {
     private final PromptBuilder prompts;
 
     private final boolean rawPrompts;
+    private final MemoryBudget memory;
 
     /**
      * @param projector, generator owned: closed with this stage
      * @param template  the checkpoint's chat template ({@code ModelArtifacts.chatTemplate()})
      */
     public GenerateStage(Projector projector, Generator generator, TensorCodec codec, int dModel, ChatTemplate template) {
+        this(projector, generator, codec, dModel, template, MemoryBudget.UNBOUNDED);
+    }
+
+    /**
+     * @param projector, generator owned: closed with this stage
+     * @param template  the checkpoint's chat template ({@code ModelArtifacts.chatTemplate()})
+     * @param memory    the process's budget of bytes in flight: a generation reserves its audio rows and KV cache
+     */
+    public GenerateStage(Projector projector, Generator generator, TensorCodec codec, int dModel, ChatTemplate template,
+                         MemoryBudget memory) {
+        this.memory = memory;
         this.projector = projector;
         this.generator = generator;
         this.codec = codec;
@@ -60,9 +76,24 @@ public final class GenerateStage implements AutoCloseable {
         return generator;
     }
 
-    /** The request's options over the model's generation defaults, validated. */
+    /**
+     * The request's options over the model's generation defaults, validated; {@code max_new_tokens} is bounded by the
+     * context here already, before any audio is encoded.
+     */
     public GenerationOptions options(Wire.GenerateParams p) {
-        return options(generator.defaults(), p);
+        GenerationOptions o = options(generator.defaults(), p);
+        int context = context();
+        if (o.maxNewTokens() >= context) {
+            throw new ContextOverflowException("max_new_tokens", "max_new_tokens " + o.maxNewTokens() + " does not fit the "
+                    + "model's context of " + context + " positions (max_position_embeddings), which also holds the prompt "
+                    + "and the audio; ask for at most " + (context - 1) + " new tokens, fewer with audio", o.maxNewTokens(), context);
+        }
+        return o;
+    }
+
+    /** The language model's context in positions. */
+    public int context() {
+        return generator.manifest().text().maxPositionEmbeddings();
     }
 
     /** The request's options over {@code defaults} (the model's generation defaults), validated. */
@@ -93,11 +124,11 @@ public final class GenerateStage implements AutoCloseable {
             if (promptIds != null && !promptIds.isEmpty()) {
                 int context = generator.manifest().text().maxPositionEmbeddings();
                 if (promptIds.size() > context) {
-                    throw new InvalidGenerationException("prompt_ids has " + promptIds.size() + " ids but the model's "
+                    throw new InvalidGenerationException("prompt_ids", "prompt_ids has " + promptIds.size() + " ids but the model's "
                             + "context is " + context + " positions; send fewer ids");
                 }
                 int[] ids = promptIds.stream().mapToInt(i -> {
-                    if (i == null || i < 0) throw new InvalidGenerationException("prompt_ids must be token ids >= 0, got " + i);
+                    if (i == null || i < 0) throw new InvalidGenerationException("prompt_ids", "prompt_ids must be token ids >= 0, got " + i);
                     return i;
                 }).toArray();
                 return prompts.expand(ids, audioTokens);
@@ -119,26 +150,44 @@ public final class GenerateStage implements AutoCloseable {
         List<Integer> ids = p == null ? null : p.promptIds();
         boolean hasIds = ids != null && !ids.isEmpty();
         String raw = p == null ? null : p.rawPrompt();
+        checkPromptFields(p);
         if (raw != null) {
-            if (hasIds) throw new InvalidGenerationException("give either raw_prompt or prompt_ids, not both");
-            if (p.prompt() != null) throw new InvalidGenerationException("give either raw_prompt or prompt, not both: "
+            if (hasIds) throw new InvalidGenerationException("raw_prompt", "give either raw_prompt or prompt_ids, not both");
+            if (p.prompt() != null) throw new InvalidGenerationException("raw_prompt", "give either raw_prompt or prompt, not both: "
                     + "prompt is the user's text inside the chat template, raw_prompt replaces the template");
-            if (p.system() != null) throw new InvalidGenerationException("system applies to chat prompts; a raw_prompt "
+            if (p.system() != null) throw new InvalidGenerationException("system", "system applies to chat prompts; a raw_prompt "
                     + "has no system turn: write everything the model should see into raw_prompt");
-            if (raw.isBlank()) throw new InvalidGenerationException("raw_prompt is empty: give e.g. "
+            if (raw.isBlank()) throw new InvalidGenerationException("raw_prompt", "raw_prompt is empty: give e.g. "
                     + "'<|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:' (one <|AUDIO|> per clip)");
             return checked(() -> prompts.raw(raw, audioTokens));
         }
         if (hasIds) return prompt(null, ids, audioTokens);
         if (rawPrompts) {
             if (p != null && p.system() != null) {
-                throw new InvalidGenerationException("system is not accepted: these artifacts take raw prompts (converted "
+                throw new InvalidGenerationException("system", "system is not accepted: these artifacts take raw prompts (converted "
                         + "with --prompt-format raw for a base checkpoint, which has no system turn); send prompt or raw_prompt");
             }
             String text = p != null && p.prompt() != null ? p.prompt() : DEFAULT_RAW_TEXT;
             return checked(() -> prompts.audioThenText(text, audioTokens));
         }
         return prompt(conversation(p), null, audioTokens);
+    }
+
+    /**
+     * The prompt fields that exclude each other, checked before any work: {@code raw_prompt} replaces the template, so
+     * it comes without {@code prompt}, {@code system} and {@code prompt_ids}.
+     *
+     * @throws InvalidGenerationException naming the field
+     */
+    public static void checkPromptFields(Wire.GenerateParams p) {
+        if (p == null || p.rawPrompt() == null) return;
+        if (p.promptIds() != null && !p.promptIds().isEmpty()) {
+            throw new InvalidGenerationException("raw_prompt", "give either raw_prompt or prompt_ids, not both");
+        }
+        if (p.prompt() != null) throw new InvalidGenerationException("raw_prompt", "give either raw_prompt or prompt, not both: "
+                + "prompt is the user's text inside the chat template, raw_prompt replaces the template");
+        if (p.system() != null) throw new InvalidGenerationException("system", "system applies to chat prompts; a raw_prompt "
+                + "has no system turn: write everything the model should see into raw_prompt");
     }
 
     private static PromptBuilder.Prompt checked(Supplier<PromptBuilder.Prompt> build) {
@@ -190,7 +239,7 @@ public final class GenerateStage implements AutoCloseable {
      */
     public Result generate(List<FloatTensor> clips, List<ChatMessage> messages, List<Integer> promptIds,
                            GenerationOptions o, TokenListener listener) {
-        try {
+        try (MemoryBudget.Reservation r = reserve(clips, o.maxNewTokens())) {
             Projected a = project(clips);
             PromptBuilder.Prompt prompt = prompt(messages, promptIds, a.tokens());
             return new Result(generator.generate(prompt, a.rows(), o, listener), a.ms());
@@ -201,7 +250,7 @@ public final class GenerateStage implements AutoCloseable {
 
     /** Projects every clip, builds the prompt a request describes ({@link #prompt(Wire.GenerateParams, int[])}), generates. */
     public Result generate(List<FloatTensor> clips, Wire.GenerateParams p, GenerationOptions o, TokenListener listener) {
-        try {
+        try (MemoryBudget.Reservation r = reserve(clips, o.maxNewTokens())) {
             Projected a = project(clips);
             PromptBuilder.Prompt prompt = prompt(p, a.tokens());
             return new Result(generator.generate(prompt, a.rows(), o, listener), a.ms());
@@ -228,6 +277,19 @@ public final class GenerateStage implements AutoCloseable {
         } catch (OrtException e) {
             throw new IllegalStateException("forward pass failed in ONNX Runtime: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Reserves what a generation holds beside the model: the clips' rows before and after the projector, and the KV
+     * cache of the audio, a prompt allowance and the new tokens.
+     */
+    private MemoryBudget.Reservation reserve(List<FloatTensor> clips, int maxNewTokens) {
+        long rows = 0;
+        for (FloatTensor x : clips) rows += x.dim(0);
+        int h = generator.manifest().text().hiddenSize();
+        long positions = Math.min(context(), rows + EncodeStage.PROMPT_ALLOWANCE + (long) maxNewTokens);
+        long bytes = rows * (dModel + 2L * h) * Float.BYTES + positions * generator.kvBytesPerToken();
+        return memory.reserve(bytes, "a generation of " + rows + " audio positions + " + maxNewTokens + " new tokens");
     }
 
     /** Audio rows of all clips, projected and concatenated: {@code [N_total, H]} (null without clips). */

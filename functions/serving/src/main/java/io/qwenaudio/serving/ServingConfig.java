@@ -38,6 +38,8 @@ public interface ServingConfig {
 
     Events events();
 
+    Memory memory();
+
     Demo demo();
 
     Openai openai();
@@ -174,9 +176,29 @@ public interface ServingConfig {
     }
 
     interface Http {
-        /** Largest request body; larger requests get 413 with a JSON error. */
+        /**
+         * Largest request body; larger requests get 413 with a JSON error. Also the longest JSON string accepted
+         * (Jackson's {@code StreamReadConstraints.maxStringLength}), so a body under this limit is never refused for a
+         * long base64 field.
+         */
         @WithDefault("200M")
         MemorySize maxBodySize();
+
+        /**
+         * Longest time a request body may take to arrive; a slower one gets 408 and its connection is closed, so slow
+         * or stalled uploads do not hold memory or threads.
+         */
+        @WithDefault("20s")
+        Duration bodyTimeout();
+    }
+
+    /** Memory held by requests in flight. */
+    interface Memory {
+        /**
+         * Most bytes that requests may hold at once (bodies, decoded audio, features, hidden states, KV caches of
+         * generations); past it requests get 429 + Retry-After. Default: half of the JVM's maximum heap.
+         */
+        Optional<MemorySize> maxInFlight();
     }
 
     /** The embedded app's demo model, used when {@code qwen-audio.artifacts-dir} is not set. */
@@ -204,6 +226,10 @@ public interface ServingConfig {
 
         @WithDefault("30m")
         Duration dedupTtl();
+
+        /** Most bytes of remembered replies (an encode reply holds the hidden states: ~4 MB per 30 s at d=1280). */
+        @WithDefault("256M")
+        MemorySize dedupMaxBytes();
 
         /** The CloudEvent source of this process's replies. */
         @WithDefault("qwen-audio")

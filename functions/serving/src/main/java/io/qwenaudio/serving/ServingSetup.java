@@ -7,9 +7,11 @@ import io.qwenaudio.blobs.FileBlobStore;
 import io.qwenaudio.blobs.InMemoryBlobStore;
 import io.qwenaudio.events.TensorCodec;
 import io.qwenaudio.encoder.AudioEncoder;
+import io.qwenaudio.runtime.MemoryBudget;
 import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.runtime.RuntimeOptions;
 import io.quarkus.runtime.configuration.ConfigurationException;
+import io.quarkus.runtime.configuration.MemorySize;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Instance;
@@ -38,6 +40,7 @@ public class ServingSetup {
 
     private volatile ModelArtifacts artifacts;
     private volatile TensorCodec codec;
+    private volatile MemoryBudget memory;
 
     public ServingConfig config() {
         return config;
@@ -106,6 +109,49 @@ public class ServingSetup {
                     Set.of(P + "audio.max-duration-seconds"));
         }
         return AudioLimits.DEFAULT.withMaxDurationSeconds(s);
+    }
+
+    /**
+     * The process's budget of bytes held by requests in flight ({@code qwen-audio.memory.max-in-flight}, default half
+     * the maximum heap), shared by the HTTP bodies and every stage.
+     */
+    public MemoryBudget memoryBudget() {
+        MemoryBudget m = memory;
+        if (m != null) return m;
+        synchronized (this) {
+            if (memory == null) {
+                long bytes = config.memory().maxInFlight().map(MemorySize::asLongValue)
+                        .orElse(Runtime.getRuntime().maxMemory() / 2);
+                if (bytes < 1 << 20) {
+                    throw new ConfigurationException(P + "memory.max-in-flight must be at least 1M, got " + bytes + " bytes",
+                            Set.of(P + "memory.max-in-flight"));
+                }
+                memory = new MemoryBudget(bytes, P + "memory.max-in-flight");
+            }
+            return memory;
+        }
+    }
+
+    /** Largest request body in bytes ({@code qwen-audio.http.max-body-size}), checked. */
+    public long maxBodyBytes() {
+        long b = config.http().maxBodySize().asLongValue();
+        if (b < 1024) {
+            throw new ConfigurationException(P + "http.max-body-size must be at least 1K, got " + b, Set.of(P + "http.max-body-size"));
+        }
+        return b;
+    }
+
+    /** The size limits in force, one line for the start-up log (README "Limits"). */
+    public String limitsSummary() {
+        return String.format(Locale.ROOT, "limits: body %s (%shttp.max-body-size, also the longest JSON string), body within "
+                        + "%s s (%shttp.body-timeout), clip %.0f s (%saudio.max-duration-seconds), %d clips per chat "
+                        + "(%sgenerate.max-clips), %.0f MiB in flight (%smemory.max-in-flight)",
+                mib(maxBodyBytes()), P, config.http().bodyTimeout().toSeconds(), P, config.audio().maxDurationSeconds(), P,
+                config.generate().maxClips(), P, memoryBudget().maxBytes() / 1048576.0, P);
+    }
+
+    private static String mib(long b) {
+        return String.format(Locale.ROOT, "%.0f MiB", b / 1048576.0);
     }
 
     /** The tensor codec with its blob store, one per process. */

@@ -21,7 +21,8 @@ public class EncodeStageBean extends StageLoader<EncodeStage> {
         AudioEncoder encoder = a.encoder(setup.batching(), metrics.batchSizes("encode"));
         try {
             if (warmup()) encoder.warmup();
-            EncodeStage s = new EncodeStage(encoder, setup.codec(), setup.audioLimits());
+            EncodeStage s = new EncodeStage(encoder, setup.codec(), setup.audioLimits(), setup.memoryBudget(),
+                    a.manifest().text().maxPositionEmbeddings());
             metrics.gauge("qwen_audio_queue_depth", "encode", s::queued);
             return s;
         } catch (RuntimeException | OrtException e) {

@@ -57,7 +57,7 @@ public class GenerateStageBean extends StageLoader<GenerateStage> {
             projector.close();
             throw e;
         }
-        GenerateStage s = new GenerateStage(projector, generator, setup.codec(), d, template);
+        GenerateStage s = new GenerateStage(projector, generator, setup.codec(), d, template, setup.memoryBudget());
         try {
             if (warmup()) { // projector, prefill and two decode steps on a silent clip
                 s.generate(List.of(FloatTensor.of(new float[4 * d], 4, d)), (Wire.GenerateParams) null,
