@@ -25,6 +25,7 @@ import io.qwenaudio.generate.InvalidGenerationException;
 import io.qwenaudio.serving.ServingConfig;
 import io.qwenaudio.serving.ServingSetup;
 import io.qwenaudio.serving.StageMetrics;
+import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.stages.Failures;
 import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.stages.StageException;
