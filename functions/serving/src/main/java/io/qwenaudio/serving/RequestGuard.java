@@ -191,10 +191,46 @@ public class RequestGuard {
         ctx.next();
     }
 
-    /** Answers before the body was read: the connection is closed after the answer, so no unread body lingers. */
+    /** Most bytes of an unwanted body read and dropped after an early answer, before the connection is closed. */
+    static final long SWALLOW_BYTES = 64L << 20;
+
+    /**
+     * Answers before the body was read; the connection is closed after the answer, so no unread body lingers. Most
+     * HTTP clients send the whole body before they read the answer, and see a broken pipe instead of it when the
+     * connection closes mid-upload: for a declared body of at most {@link #SWALLOW_BYTES} the answer goes out at once,
+     * the body is read and dropped (never kept) until it ends or the body timeout passes, and the connection is
+     * closed then.
+     */
     private void answerEarly(RoutingContext ctx, Wire.Failure f) {
+        HttpServerRequest req = ctx.request();
         ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-        failures.send(ctx, f, 0).onComplete(v -> ctx.request().connection().close());
+        long declared = declaredLength(req);
+        if (declared > 0 && declared <= SWALLOW_BYTES && !req.isEnded() && f.status() != 408) {
+            req.handler(b -> { });                                   // dropped
+            var sent = failures.send(ctx, f, 0);                     // answered at once; closed when the body ends
+            long timer = vertx.setTimer(bodyTimeoutMs, id -> req.connection().close());
+            req.endHandler(v -> {
+                vertx.cancelTimer(timer);
+                sent.onComplete(x -> req.connection().close());
+            });
+            req.exceptionHandler(e -> {
+                vertx.cancelTimer(timer);
+                req.connection().close();
+            });
+            req.resume();
+            return;
+        }
+        failures.send(ctx, f, 0).onComplete(v -> req.connection().close());
+    }
+
+    private static long declaredLength(HttpServerRequest req) {
+        String len = req.getHeader(HttpHeaders.CONTENT_LENGTH);
+        if (len == null) return -1;
+        try {
+            return Long.parseLong(len.trim());
+        } catch (NumberFormatException e) {
+            return -1;
+        }
     }
 
     private String stage(RoutingContext ctx) {
