@@ -191,10 +191,18 @@ public class RequestGuard {
         ctx.next();
     }
 
-    /** Answers before the body was read: the connection is closed after the answer, so no unread body lingers. */
+    /**
+     * Answers before the body was read. The connection is closed after the answer, so no unread body lingers: at once
+     * for a stalled upload (408), after a second otherwise, so a client still writing its body reads the answer
+     * instead of a reset connection.
+     */
     private void answerEarly(RoutingContext ctx, Wire.Failure f) {
         ctx.response().putHeader(HttpHeaders.CONNECTION, "close");
-        failures.send(ctx, f, 0).onComplete(v -> ctx.request().connection().close());
+        long graceMs = f.status() == 408 ? 0 : 1000;
+        failures.send(ctx, f, 0).onComplete(v -> {
+            if (graceMs == 0) ctx.request().connection().close();
+            else vertx.setTimer(graceMs, t -> ctx.request().connection().close());
+        });
     }
 
     private String stage(RoutingContext ctx) {
