@@ -25,10 +25,11 @@ record DescribeQuery(Wire.GenerateParams generate, String environment, String re
                 throw StageException.badField(k, "unknown query parameter '" + k + "'; accepted: " + String.join(", ", NAMES));
             }
         }
-        Wire.GenerateParams p = new Wire.GenerateParams(text(q, "prompt"), text(q, "system"), null,
-                integer(q, "max_new_tokens"), bool(q, "greedy"), number(q, "temperature"), integer(q, "top_k"),
-                number(q, "top_p"), number(q, "repetition_penalty"), longInt(q, "seed"),
-                q.containsKey("stop") ? List.copyOf(q.get("stop")) : null, text(q, "raw_prompt"));
+        Wire.GenerateParams p = Wire.GenerateParams.builder().prompt(text(q, "prompt")).system(text(q, "system"))
+                .rawPrompt(text(q, "raw_prompt")).maxNewTokens(integer(q, "max_new_tokens")).greedy(bool(q, "greedy"))
+                .temperature(number(q, "temperature")).topK(integer(q, "top_k")).topP(number(q, "top_p"))
+                .repetitionPenalty(number(q, "repetition_penalty")).seed(longInt(q, "seed"))
+                .stop(q.containsKey("stop") ? List.copyOf(q.get("stop")) : null).build();
         return new DescribeQuery(p, text(q, "environment"), text(q, "request_id"));
     }
 

@@ -356,8 +356,9 @@ public class OpenAiApi {
         }
         String maxTokensName = req.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         Integer maxTokens = req.maxCompletionTokens() != null ? req.maxCompletionTokens() : req.maxTokens();
-        Wire.GenerateParams p = new Wire.GenerateParams(null, null, null, maxTokens, null, req.temperature(), req.topK(),
-                req.topP(), req.repetitionPenalty(), req.seed(), stop(req.stop()));
+        Wire.GenerateParams p = Wire.GenerateParams.builder().maxNewTokens(maxTokens).temperature(req.temperature())
+                .topK(req.topK()).topP(req.topP()).repetitionPenalty(req.repetitionPenalty()).seed(req.seed())
+                .stop(stop(req.stop())).build();
         GenerationOptions o;
         try {
             o = generate.get().options(p);

@@ -47,8 +47,8 @@ public class StartupReport {
         LOG.info("playground: open http://localhost:" + port + "/ in a browser");
         if (!config.demo().sampleRequest()) return;
         long t0 = System.nanoTime();
-        Wire.GenerateParams p = new Wire.GenerateParams("What does the person say?", null, null, 16, true, null, null, null,
-                null, null, null);
+        Wire.GenerateParams p = Wire.GenerateParams.builder().prompt("What does the person say?").maxNewTokens(16)
+                .greedy(true).build();
         CloudEvent<Object> out = bus.run(InProcessBus.event(EventTypes.AUDIO_RECEIVED, "startup-sample", null,
                 new Wire.EncodeRequest(Base64.getEncoder().encodeToString(SampleAudio.vibratoTone(16_000, 3.0, 220)), null, null, "startup-sample", p)));
         if (out.data() instanceof Wire.TextGenerated t) {

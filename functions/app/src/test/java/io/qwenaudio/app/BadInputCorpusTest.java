@@ -15,6 +15,7 @@ import io.quarkus.test.junit.TestProfile;
 import org.junit.jupiter.api.Test;
 
 import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.List;
@@ -84,6 +85,21 @@ class BadInputCorpusTest {
         given().get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
         assertEquals(List.of(), wrong, wrong.size() + " of " + corpus.size() + " cases answered wrongly");
         assertEquals(0, fiveXx);
+    }
+
+    /**
+     * A JSON string longer than Jackson's default limit (20 M characters) but inside the body limit is parsed, not
+     * refused as "not valid JSON": the limits agree (here the base64 decodes to 15 MB of zeros, which is no audio).
+     */
+    @Test
+    void aLongBase64FieldInsideTheBodyLimitIsParsed() throws Exception {
+        StringBuilder b = new StringBuilder(21_000_100).append("{\"audio\":\"");
+        b.append("A".repeat(21_000_000)).append("\"}");
+        RawHttp http = new RawHttp(base.getHost(), base.getPort(), 60_000);
+        RawHttp.Answer a = http.send(RawHttp.Request.withBody("POST", "/encode", Map.of("content-type", "application/json"),
+                b.toString().getBytes(StandardCharsets.US_ASCII)));
+        assertEquals(422, a.status(), a.text());
+        assertTrue(a.text().contains("unrecognised audio format"), a.text());
     }
 
     /** What is wrong with the answer to {@code c}, or null. */

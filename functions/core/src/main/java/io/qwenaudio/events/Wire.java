@@ -115,6 +115,40 @@ public final class Wire {
             this(prompt, system, promptIds, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, stop,
                     null);
         }
+
+        /** Options by name: {@code GenerateParams.builder().maxNewTokens(16).greedy(true).build()}. */
+        public static Builder builder() {
+            return new Builder();
+        }
+
+        /** Builds {@link GenerateParams} field by field; unset fields are absent (the model's defaults). */
+        public static final class Builder {
+            private String prompt, system, rawPrompt;
+            private List<Integer> promptIds;
+            private Integer maxNewTokens, topK;
+            private Boolean greedy;
+            private Double temperature, topP, repetitionPenalty;
+            private Long seed;
+            private List<String> stop;
+
+            public Builder prompt(String v) { prompt = v; return this; }
+            public Builder system(String v) { system = v; return this; }
+            public Builder rawPrompt(String v) { rawPrompt = v; return this; }
+            public Builder promptIds(List<Integer> v) { promptIds = v; return this; }
+            public Builder maxNewTokens(Integer v) { maxNewTokens = v; return this; }
+            public Builder greedy(Boolean v) { greedy = v; return this; }
+            public Builder temperature(Double v) { temperature = v; return this; }
+            public Builder topK(Integer v) { topK = v; return this; }
+            public Builder topP(Double v) { topP = v; return this; }
+            public Builder repetitionPenalty(Double v) { repetitionPenalty = v; return this; }
+            public Builder seed(Long v) { seed = v; return this; }
+            public Builder stop(List<String> v) { stop = v; return this; }
+
+            public GenerateParams build() {
+                return new GenerateParams(prompt, system, promptIds, maxNewTokens, greedy, temperature, topK, topP,
+                        repetitionPenalty, seed, stop, rawPrompt);
+            }
+        }
     }
 
     /**

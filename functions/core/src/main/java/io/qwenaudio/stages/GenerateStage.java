@@ -33,8 +33,7 @@ public final class GenerateStage implements AutoCloseable {
     /** The user's text when a request gives none. */
     public static final String DEFAULT_PROMPT = "What does the person say?";
     /** A request without options: the model's generation defaults and the default prompt. */
-    public static final Wire.GenerateParams NO_OPTIONS = new Wire.GenerateParams(null, null, null, null, null, null, null,
-            null, null, null, null, null);
+    public static final Wire.GenerateParams NO_OPTIONS = Wire.GenerateParams.builder().build();
     /** The text after the audio when a request gives none and the artifacts take raw prompts (a base checkpoint). */
     public static final String DEFAULT_RAW_TEXT = "Generate the caption in English:";
 

@@ -220,7 +220,13 @@ public class RequestGuard {
             req.resume();
             return;
         }
-        failures.send(ctx, f, 0).onComplete(v -> req.connection().close());
+        // larger, chunked or stalled (408) bodies: closed at once for 408, after a grace second otherwise, so a client
+        // still writing reads the answer instead of a reset connection
+        long graceMs = f.status() == 408 ? 0 : 1000;
+        failures.send(ctx, f, 0).onComplete(v -> {
+            if (graceMs == 0) req.connection().close();
+            else vertx.setTimer(graceMs, t -> req.connection().close());
+        });
     }
 
     private static long declaredLength(HttpServerRequest req) {
