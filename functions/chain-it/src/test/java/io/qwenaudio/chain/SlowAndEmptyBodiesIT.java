@@ -30,9 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * of bad uploads sent in parallel with normal requests: empty bodies (plain, chunked, every content type), stalled
  * uploads that announce 1 MB and send 10 bytes, bodies announced over the size limit, and large valid clips that
  * press on the memory budget. Normal requests keep their latency (no worker thread waits for a body), every bad upload
- * gets its 4xx quickly (the stalled ones when the body timeout expires, or at once with 429 when the bytes they announce
- * do not fit the memory budget), large clips are served or refused with 429 + Retry-After, nothing answers 5xx, and
- * resident memory stays under the bound. Prints the figures.
+ * gets its 4xx quickly (the stalled ones when the body timeout expires: they hold only what they sent, so they reserve
+ * nothing), large clips are served or refused with 429 + Retry-After, nothing answers 5xx, and resident memory stays
+ * under the bound. Prints the figures.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class SlowAndEmptyBodiesIT {
@@ -44,7 +44,7 @@ class SlowAndEmptyBodiesIT {
     private static final int EMPTY = 160;
     private static final int STALLED = 60;
     private static final int OVERSIZE = 20;
-    private static final int LARGE = 16;
+    private static final int LARGE = 8;
     /** Resident memory may grow by at most this over the rested app: heap cap 512 MiB, budget 64 MiB in flight. */
     private static final double RSS_GROWTH_BOUND_MIB = 512;
 
@@ -131,12 +131,13 @@ class SlowAndEmptyBodiesIT {
             }
             // normal requests, one after another, while the flood is on
             List<Long> underLoad = new ArrayList<>();
-            int normalFailures = 0;
+            int normalFailures = 0, normalShed = 0;
             while (underLoad.size() < 6 || flood.stream().anyMatch(f -> !f.isDone())) {
                 RawHttp.Answer a = normal();
-                if (a.status() != 200) normalFailures++;
-                underLoad.add(a.millis());
-                if (underLoad.size() > 200) break;
+                if (a.status() == 429 && a.header("retry-after") != null) normalShed++; // the large clips took the budget
+                else if (a.status() != 200) normalFailures++;
+                else underLoad.add(a.millis());
+                if (underLoad.size() + normalShed > 200) break;
             }
             Map<String, Map<Integer, Integer>> byKind = new TreeMap<>();
             Map<String, Long> maxMs = new TreeMap<>();
@@ -150,7 +151,7 @@ class SlowAndEmptyBodiesIT {
                 if (a.status() >= 500 || a.status() < 0) fiveXx++;
                 boolean ok = switch (o.kind()) {
                     case "empty" -> a.status() == 400;
-                    case "stalled" -> a.status() == 408 || (a.status() == 429 && a.header("retry-after") != null);
+                    case "stalled" -> a.status() == 408;
                     case "oversize" -> a.status() == 413;
                     // a 5 MB upload competing for two cores with the flood's 96 client threads and the encoder can miss
                     // the body timeout: a 408 is then the documented answer, as 429 is when the budget is taken
@@ -163,16 +164,18 @@ class SlowAndEmptyBodiesIT {
             double peakRss = peakKb.get() / 1024.0;
             long baseMedian = median(baseline), loadMedian = median(underLoad), loadMax = Collections.max(underLoad);
             System.out.printf(Locale.ROOT, "slow/empty-body flood: %d bad uploads (%d empty, %d stalled, %d over the limit) + %d "
-                            + "large clips in parallel with %d normal requests; answers %s; 5xx: %d; max answer ms %s; normal "
+                            + "large clips in parallel with %d normal requests (%d shed with 429); answers %s; 5xx: %d; max answer ms %s; normal "
                             + "describe median %d ms at rest, %d ms (max %d) under the flood; RSS %.0f MiB at rest, peak %.0f MiB "
                             + "(bound: +%.0f MiB; heap cap 512 MiB, 64 MiB in flight)%n",
-                    EMPTY + STALLED + OVERSIZE, EMPTY, STALLED, OVERSIZE, LARGE, underLoad.size(), byKind, fiveXx, maxMs,
+                    EMPTY + STALLED + OVERSIZE, EMPTY, STALLED, OVERSIZE, LARGE, underLoad.size() + normalShed, normalShed, byKind, fiveXx, maxMs,
                     baseMedian, loadMedian, loadMax, restRss, peakRss, RSS_GROWTH_BOUND_MIB);
             assertEquals(List.of(), wrong);
             assertTrue(byKind.get("large").getOrDefault(200, 0) + byKind.get("large").getOrDefault(429, 0) > 0,
                     "large clips must be served or refused for memory, not only timed out: " + byKind);
             assertEquals(0, fiveXx);
-            assertEquals(0, normalFailures, "normal requests must be served");
+            assertEquals(0, normalFailures, "normal requests must be served (or shed with 429 for memory)");
+            assertTrue(normalShed <= underLoad.size() / 4, "normal requests shed: " + normalShed + " of "
+                    + (normalShed + underLoad.size()));
             // "at once" on a 2-core machine busy with the flood's own 96 client threads: well under the body timeout
             assertTrue(maxMs.get("empty") < 5_000, "empty bodies must be answered at once: " + maxMs);
             assertTrue(maxMs.get("oversize") < 5_000, "oversize bodies must be answered at once: " + maxMs);

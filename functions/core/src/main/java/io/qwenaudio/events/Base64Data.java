@@ -21,9 +21,4 @@ public final class Base64Data {
             throw new PayloadException("'" + field + "' is not valid base64: " + e.getMessage());
         }
     }
-
-    /** Bytes a base64 string of {@code chars} characters decodes to, at most. */
-    public static long decodedLength(long chars) {
-        return chars / 4 * 3 + 3;
-    }
 }

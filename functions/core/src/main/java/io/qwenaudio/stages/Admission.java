@@ -63,8 +63,4 @@ public final class Admission {
             }
         };
     }
-
-    public MemoryBudget memory() {
-        return memory;
-    }
 }

@@ -28,9 +28,10 @@ import java.util.logging.Logger;
  * <ol>
  *   <li>unknown path: 404 listing the routes; known path, other method: 405 with {@code Allow};</li>
  *   <li>{@code Content-Length} over {@code qwen-audio.http.max-body-size}: 413; zero: 400 (the body is empty);</li>
- *   <li>the body's bytes are reserved in the process's memory budget (429 + Retry-After when it is full);</li>
  *   <li>the body is read (non-blocking, on the event loop) within {@code qwen-audio.http.body-timeout}, else 408
  *       and the connection is closed; a body that ends empty (chunked) gets 400;</li>
+ *   <li>the body's bytes are reserved in the process's memory budget until the answer (429 + Retry-After when it
+ *       is full);</li>
  *   <li>{@code POST /}: the CloudEvent is checked ({@link CloudEventCheck}).</li>
  * </ol>
  * Failures of the later handlers come back to {@link FailureResponses} through this route's failure handler.
@@ -66,6 +67,7 @@ public class RequestGuard {
         maxBody = setup.maxBodyBytes();
         bodyTimeoutMs = Math.max(1, setup.config().http().bodyTimeout().toMillis());
         memory = setup.memoryBudget();
+        json.getFactory().setStreamReadConstraints(JsonLimits.constraints(maxBody)); // the runtime value (JsonLimits)
         // first of all, before the platform's body handler (RouteConstants.ROUTE_ORDER_BODY_HANDLER = MIN_VALUE + 1)
         // starts reading a body this handler may refuse, and whose arrival it times
         router.route().order(Integer.MIN_VALUE).handler(this::admit).failureHandler(failures::handle);
@@ -140,16 +142,6 @@ public class RequestGuard {
                     requestId, eventId, "body"));
             return;
         }
-        if (n > 0) {
-            try {
-                MemoryBudget.Reservation r = memory.reserve(n, "a request body of " + n + " bytes");
-                ctx.addEndHandler(v -> r.close());
-            } catch (OverloadedException e) {
-                ctx.response().putHeader("Retry-After", String.valueOf(Failures.retryAfterSeconds(e)));
-                answerEarly(ctx, Failures.describe(stage(ctx), e, requestId, eventId));
-                return;
-            }
-        }
         long timer = vertx.setTimer(bodyTimeoutMs, id -> {
             if (!ctx.response().ended() && !ctx.response().closed()) {
                 answerEarly(ctx, failures.bodyTimeout(stage(ctx), requestId, eventId));
@@ -172,6 +164,17 @@ public class RequestGuard {
         HttpRoutes.Route route = routes.route(ctx.normalizedPath());
         String requestId = ctx.request().getHeader("ce-" + EventTypes.CORRELATION);
         String eventId = ctx.request().getHeader("ce-id");
+        if (body != null && body.length() > 0) {
+            // the body's bytes count in the memory budget from its arrival to the answer (a stalled upload, which holds
+            // only what it sent, reserves nothing and cannot starve others)
+            try {
+                MemoryBudget.Reservation r = memory.reserve(body.length(), "a request body of " + body.length() + " bytes");
+                ctx.addEndHandler(v -> r.close());
+            } catch (OverloadedException e) {
+                failures.send(ctx, Failures.describe(stage(ctx), e, requestId, eventId), Failures.retryAfterSeconds(e));
+                return;
+            }
+        }
         if ("/".equals(ctx.normalizedPath())) {
             CloudEventCheck.Problem p = events.body(ctx.request(), body);
             if (CloudEventCheck.structured(ctx.request()) && body != null) {

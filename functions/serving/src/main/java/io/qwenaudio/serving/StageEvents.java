@@ -129,11 +129,6 @@ public class StageEvents {
         return b;
     }
 
-    /** Replies remembered now and their approximate bytes. */
-    public String cacheSummary() {
-        return replies.size() + " replies, " + replies.weightBytes() / 1024 + " KiB";
-    }
-
     public static String requestId(CloudEvent<?> in) {
         String c = in.extensions() == null ? null : in.extensions().get(EventTypes.CORRELATION);
         return c == null || c.isBlank() ? in.id() : c;
