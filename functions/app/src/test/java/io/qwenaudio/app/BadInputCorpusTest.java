@@ -59,7 +59,10 @@ class BadInputCorpusTest {
     void everyBadInputGetsAClearFastAnswer() throws Exception {
         TinyModel m = TinyModel.get();
         byte[] wav = SampleAudio.vibratoTone(16_000, 1.0, 220);
-        List<BadInputs.Case> corpus = new BadInputs(m.dModel(), wav).all(100);
+        List<BadInputs.Case> corpus = new ArrayList<>(new BadInputs(m.dModel(), wav).all(100));
+        // in the app GET / is the playground page (PlaygroundTest), not a 405 as in the stage functions
+        assertTrue(corpus.removeIf(c -> c.name().equals("GET /")));
+        given().get("/").then().statusCode(200);
         assertTrue(corpus.size() >= 60, "corpus of " + corpus.size());
         RawHttp http = new RawHttp(base.getHost(), base.getPort(), 30_000);
         List<String> wrong = new ArrayList<>();

@@ -81,7 +81,7 @@ public final class Inspector {
     /** The report for one audio file (WAV, FLAC or MP3). */
     public Report inspect(byte[] audio, Request r, String requestId) {
         long t0 = System.nanoTime();
-        EncodeStage.Encoded e = encode.encodeAudio(audio);
+        EncodeStage.Encoded e = encode.encodeAudio(audio, false); // the hidden-state panel checks the context itself
         FloatTensor h = e.hidden();                                                        // [N, d]
         int n = (int) h.dim(0), d = (int) h.dim(1);
         Report.Mel mel = mel(e.features(), limits);
