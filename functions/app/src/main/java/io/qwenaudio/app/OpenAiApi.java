@@ -404,16 +404,7 @@ public class OpenAiApi {
     /** The JSON path of a binding error ({@code messages[0].content}), or the field the parser was at, or null. */
     static String jsonField(JsonProcessingException e) {
         if (e instanceof JsonMappingException m && !m.getPath().isEmpty()) {
-            StringBuilder b = new StringBuilder();
-            for (JsonMappingException.Reference r : m.getPath()) {
-                if (r.getFieldName() != null) {
-                    if (!b.isEmpty()) b.append('.');
-                    b.append(r.getFieldName());
-                } else if (r.getIndex() >= 0) {
-                    b.append('[').append(r.getIndex()).append(']');
-                }
-            }
-            return b.toString();
+            return Failures.jsonPath(m);
         }
         if (e instanceof InputCoercionException && e.getProcessor() instanceof JsonParser p) { // a number out of range
             try {

@@ -96,6 +96,14 @@ public final class Failures {
     static String field(Throwable x) {
         if (x instanceof InvalidGenerationException g) return g.field();
         if (x instanceof JsonMappingException m && !m.getPath().isEmpty()) {
+            String path = jsonPath(m);
+            return path.isEmpty() ? null : path;
+        }
+        return null;
+    }
+
+    /** The JSON path of a Jackson binding error: {@code messages[0].content}, {@code generate.max_new_tokens}. */
+    public static String jsonPath(JsonMappingException m) {
             StringBuilder b = new StringBuilder();
             for (JsonMappingException.Reference r : m.getPath()) {
                 if (r.getFieldName() != null) {
@@ -105,9 +113,7 @@ public final class Failures {
                     b.append('[').append(r.getIndex()).append(']');
                 }
             }
-            return b.isEmpty() ? null : b.toString();
-        }
-        return null;
+        return b.toString();
     }
 
     /** The innermost exception of a known kind, else the innermost cause. */
