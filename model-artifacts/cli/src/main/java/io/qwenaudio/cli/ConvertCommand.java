@@ -39,7 +39,8 @@ final class ConvertCommand implements Callable<Integer> {
     String dtype;
 
     @Option(names = "--graph-ops", defaultValue = "fused", paramLabel = "fused|standard",
-            description = "fused (default): ONNX Runtime contrib ops (fused norms, GroupQueryAttention, MatMulNBits); "
+            description = "fused (default): ONNX Runtime contrib ops (fused norms, GroupQueryAttention, MatMulNBits in "
+                    + "the decoder; MultiHeadAttention, SkipLayerNormalization in the audio encoder and adapters); "
                     + "standard: standard opset-17 ops only, for other runtimes.")
     String graphOps;
 
