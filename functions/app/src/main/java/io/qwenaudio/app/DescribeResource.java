@@ -33,8 +33,9 @@ import java.util.UUID;
 import java.util.function.Supplier;
 
 /**
- * {@code POST /v1/audio/describe}: audio in, text out, through the whole chain on the in-process bus
- * ({@code audio.received -> encode -> adapt -> generate -> text.generated}). The body is the audio file itself
+ * {@code POST /v1/audio/describe}: audio in, text out, through the whole chain
+ * ({@code audio.received -> encode -> adapt -> generate -> text.generated}) on the in-process bus, or through the
+ * stage Services in gateway mode ({@link EventChain}). The body is the audio file itself
  * (WAV, FLAC or MP3; options as query parameters, {@link DescribeQuery}) or JSON {@code {"audio": "<base64>",
  * "environment": ..., "request_id": ..., "generate": {...}}}. {@code raw_prompt} (query parameter, or in
  * {@code generate}) replaces the chat template, as base checkpoints are prompted; special tokens are parsed there and
@@ -48,7 +49,7 @@ import java.util.function.Supplier;
 public class DescribeResource {
 
     @Inject
-    InProcessBus bus;
+    EventChain chain;
 
     @Inject
     ServingSetup setup;
@@ -116,13 +117,14 @@ public class DescribeResource {
         Wire.GenerateParams p = request.generate() != null ? request.generate() : GenerateStage.NO_OPTIONS;
         Wire.EncodeRequest r = new Wire.EncodeRequest(request.audio(), request.audioRef(), request.environment(), id, p);
         try {
-            // options and prompt fields checked before any audio is decoded
-            generate.get().options(p);
+            // options and prompt fields checked before any audio is decoded (a gateway has no model: the generate
+            // stage checks the options against its model and answers with the same failure)
+            if (!chain.gateway()) generate.get().options(p);
             GenerateStage.checkPromptFields(p);
-            Supplier<CloudEvent<Object>> run = () -> bus.run(InProcessBus.event(EventTypes.AUDIO_RECEIVED, id,
+            Supplier<CloudEvent<Object>> run = () -> chain.run(InProcessBus.event(EventTypes.AUDIO_RECEIVED, id,
                     r.environment(), r));
             CloudEvent<Object> out = request.requestId() == null ? run.get() : replies.computeOnce(id, fingerprint, run);
-            if (out.data() instanceof Wire.Failure f) return Errors.of(f, 0);
+            if (out.data() instanceof Wire.Failure f) return Errors.of(f);
             return Response.ok(out.data()).header("x-request-id", id).build();
         } catch (RuntimeException | Error e) {
             return Errors.of(e instanceof StageException s && s.status() == 409 ? "describe" : "generate", e, id);

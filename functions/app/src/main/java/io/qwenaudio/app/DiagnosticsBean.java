@@ -19,6 +19,7 @@ import jakarta.inject.Inject;
 
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
@@ -67,8 +68,14 @@ public class DiagnosticsBean {
         }
     }
 
+    /** Diagnostics are on ({@code qwen-audio.diagnostics.enabled}) and there is a model in this process (not a gateway). */
     public boolean enabled() {
-        return config.enabled();
+        return config.enabled() && !setup.gatewayMode();
+    }
+
+    /** Whether this process is a gateway (no model here). */
+    public boolean gateway() {
+        return setup.gatewayMode();
     }
 
     /** The inspector, made on first use. */
@@ -86,6 +93,8 @@ public class DiagnosticsBean {
 
     /** The environments the app has adapters for, sorted. */
     public Set<String> environments() {
+        // a gateway has no adapters of its own: it lists those the adapt Service is configured with
+        if (setup.gatewayMode()) return new TreeSet<>(setup.config().adapt().environments().keySet());
         return adapt.get().environments();
     }
 

@@ -56,8 +56,10 @@ public class DiagnosticsResource {
                              @QueryParam("hidden_states") @DefaultValue("true") boolean hiddenStates) {
         String id = UUID.randomUUID().toString();
         if (!diagnostics.enabled()) {
-            return Errors.of(new Wire.Failure("diagnostics", 404, "diagnostics_disabled", "diagnostics are switched off "
-                    + "(qwen-audio.diagnostics.enabled=false)", id, null), 0);
+            String why = diagnostics.gateway() ? "diagnostics run the model in this process, and a gateway "
+                    + "(qwen-audio.mode=gateway) has none: use the one-process app for them" : "diagnostics are switched off "
+                    + "(qwen-audio.diagnostics.enabled=false)";
+            return Errors.of(new Wire.Failure("diagnostics", 404, "diagnostics_disabled", why, id, null), 0);
         }
         try {
             Wire.GenerateParams p = new Wire.GenerateParams(prompt, system, null, null, null, null, null, null, null, null,

@@ -16,6 +16,17 @@ final class Errors {
         return b.build();
     }
 
+    /**
+     * A failure the chain answered with ({@code pipeline.failed}): Retry-After for the statuses where a retry helps
+     * (429 overloaded, 503 unavailable).
+     */
+    static Response of(Wire.Failure f) {
+        return of(f, f.status() == 429 || f.status() == 503 ? RETRY_AFTER_SECONDS : 0);
+    }
+
+    /** Retry-After for a failure from the chain, which carries no delay of its own. */
+    static final int RETRY_AFTER_SECONDS = 5;
+
     static Response of(String stage, Throwable t, String requestId) {
         return of(Failures.describe(stage, t, requestId, null), Failures.retryAfterSeconds(t));
     }

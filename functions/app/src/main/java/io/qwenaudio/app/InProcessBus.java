@@ -27,8 +27,7 @@ import java.util.function.Function;
 public class InProcessBus {
 
     /** Types that end a chain. */
-    public static final Set<String> TERMINAL = Set.of(EventTypes.TEXT_GENERATED, EventTypes.EMBEDDING_CREATED,
-            EventTypes.PIPELINE_FAILED);
+    public static final Set<String> TERMINAL = EventTypes.TERMINAL;
 
     @Inject
     EncodeFunctions encode;

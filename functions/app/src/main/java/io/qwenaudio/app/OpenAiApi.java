@@ -14,6 +14,7 @@ import com.fasterxml.jackson.databind.annotation.JsonNaming;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenaudio.artifacts.Manifest;
 import io.qwenaudio.events.Base64Data;
+import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.PayloadException;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.functions.adapt.AdaptStageBean;
@@ -31,6 +32,7 @@ import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.stages.StageException;
 import io.qwenaudio.tensor.FloatTensor;
 import io.qwenaudio.text.ChatMessage;
+import io.quarkus.funqy.knative.events.CloudEvent;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.ext.web.Router;
@@ -45,6 +47,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -92,6 +95,9 @@ public class OpenAiApi {
     @Inject
     ServingSetup setup;
 
+    @Inject
+    EventChain chain;
+
     private String modelName;
     private long created;
     private ObjectReader requests;
@@ -131,7 +137,7 @@ public class OpenAiApi {
 
     /** A parsed request. */
     private record Chat(List<ChatMessage> messages, List<byte[]> clips, GenerationOptions options, boolean stream,
-                        boolean includeUsage, String environment) {
+                        boolean includeUsage, String environment, Wire.GenerateParams params) {
     }
 
     private void chat(RoutingContext ctx) {
@@ -145,6 +151,10 @@ public class OpenAiApi {
             chat = parse(ctx.body().buffer());
         } catch (RuntimeException e) {
             error(res, e, Failures.describe("openai", e, null, null));
+            return;
+        }
+        if (chain.gateway()) {
+            workers.submit(() -> gatewayChat(res, id, created, chat));
             return;
         }
         workers.submit(() -> {
@@ -164,7 +174,8 @@ public class OpenAiApi {
                 } else {
                     GenerateStage.Result r = generate.slots().run(() -> generate.get().generate(clips, chat.messages(), null,
                             chat.options(), null));
-                    ObjectNode c = completion(id, created, r.generation());
+                    Generation g = r.generation();
+                    ObjectNode c = completion(id, created, g.text(), finishReason(g), usage(g));
                     c.set("timings", timings.json(r));
                     res.putHeader("content-type", "application/json").end(c.toString());
                 }
@@ -175,11 +186,67 @@ public class OpenAiApi {
                 Wire.Failure f = Failures.describe("openai", e, id, null);
                 metrics.count("openai", f.error());
                 if (!res.headWritten()) error(res, e, f);
-                else if (!res.ended()) res.end(sse(errorBody(e, f)) + "data: [DONE]\n\n");
+                else if (!res.ended()) res.end(sse(errorBody(f)) + "data: [DONE]\n\n");
             } finally {
                 metrics.time("openai", Duration.ofNanos(System.nanoTime() - t0));
             }
         });
+    }
+
+    /**
+     * Gateway mode: the chat goes through the stage Services as one {@code audio.received} event (the clip, the
+     * conversation and the options) and the {@code text.generated} that comes back is the answer. A RequestReply
+     * returns one reply event, so {@code stream: true} is answered in the chunk format with the whole text in one
+     * content chunk.
+     */
+    private void gatewayChat(HttpServerResponse res, String id, long created, Chat chat) {
+        long t0 = System.nanoTime();
+        try {
+            String audio = Base64.getEncoder().encodeToString(chat.clips().get(0));
+            Wire.EncodeRequest request = new Wire.EncodeRequest(audio, null, chat.environment(), id, chat.params());
+            CloudEvent<Object> out = chain.run(InProcessBus.event(EventTypes.AUDIO_RECEIVED, id, chat.environment(), request));
+            if (out.data() instanceof Wire.Failure f) {
+                metrics.count("openai", f.error());
+                if (f.status() == 429 || f.status() == 503) res.putHeader("Retry-After", String.valueOf(Errors.RETRY_AFTER_SECONDS));
+                res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(f).toString());
+                return;
+            }
+            Wire.TextGenerated t = (Wire.TextGenerated) out.data();
+            ObjectNode usage = usage(t.usage().promptTokens(), t.usage().completionTokens());
+            String finish = "length".equals(t.finishReason()) ? "length" : "stop";
+            ObjectNode timings = gatewayTimings(t);
+            if (chat.stream()) {
+                ObjectNode first = chunk(id, created);
+                ((ObjectNode) first.withArray("choices").get(0).get("delta")).put("role", "assistant").put("content", "");
+                ObjectNode text = chunk(id, created);
+                ((ObjectNode) text.withArray("choices").get(0).get("delta")).put("content", t.text());
+                StringBuilder sse = new StringBuilder(sse(first)).append(sse(text));
+                sse.append(sse(last(id, created, finish, timings)));
+                if (chat.includeUsage()) sse.append(sse(usageChunk(id, created, usage)));
+                res.setChunked(true).putHeader("content-type", "text/event-stream").putHeader("cache-control", "no-cache")
+                        .end(sse.append("data: [DONE]\n\n").toString());
+            } else {
+                ObjectNode c = completion(id, created, t.text(), finish, usage);
+                c.set("timings", timings);
+                res.putHeader("content-type", "application/json").end(c.toString());
+            }
+            metrics.count("openai", "ok");
+        } catch (RuntimeException | Error e) {
+            Wire.Failure f = Failures.describe("openai", e, id, null);
+            metrics.count("openai", f.error());
+            if (!res.headWritten()) error(res, e, f);
+        } finally {
+            metrics.time("openai", Duration.ofNanos(System.nanoTime() - t0));
+        }
+    }
+
+    /** The stages' timings of a chain answer, in the keys of the one-process answer's {@code timings}. */
+    private ObjectNode gatewayTimings(Wire.TextGenerated t) {
+        ObjectNode o = json.valueToTree(t.timings() == null ? Wire.Timings.none() : t.timings());
+        double decodeMs = o.path("generate_ms").asDouble() - o.path("prefill_ms").asDouble();
+        int tokens = t.usage() == null ? 0 : t.usage().completionTokens();
+        if (decodeMs > 0 && tokens > 1) o.put("decode_tokens_per_second", Math.round((tokens - 1) / decodeMs * 1e5) / 100.0);
+        return o;
     }
 
     private void stream(HttpServerResponse res, AtomicBoolean gone, String id, long created, Chat chat, List<FloatTensor> clips,
@@ -204,18 +271,26 @@ public class OpenAiApi {
             if (!res.ended()) res.reset();
             throw new Disconnected();
         }
-        ObjectNode last = chunk(id, created);
-        ((ObjectNode) last.withArray("choices").get(0)).put("finish_reason", finishReason(r.generation()));
-        last.set("timings", timings.json(r));
-        StringBuilder tail = new StringBuilder(sse(last));
-        if (chat.includeUsage()) {
-            ObjectNode u = json.createObjectNode().put("id", id).put("object", "chat.completion.chunk").put("created", created)
-                    .put("model", modelName);
-            u.putArray("choices");
-            u.set("usage", usage(r.generation()));
-            tail.append(sse(u));
-        }
+        StringBuilder tail = new StringBuilder(sse(last(id, created, finishReason(r.generation()), timings.json(r))));
+        if (chat.includeUsage()) tail.append(sse(usageChunk(id, created, usage(r.generation()))));
         res.end(tail.append("data: [DONE]\n\n").toString());
+    }
+
+    /** The last chunk of a stream: the finish reason and the timings. */
+    private ObjectNode last(String id, long created, String finishReason, ObjectNode timings) {
+        ObjectNode last = chunk(id, created);
+        ((ObjectNode) last.withArray("choices").get(0)).put("finish_reason", finishReason);
+        last.set("timings", timings);
+        return last;
+    }
+
+    /** The chunk {@code stream_options.include_usage} asks for: no choices, the usage. */
+    private ObjectNode usageChunk(String id, long created, ObjectNode usage) {
+        ObjectNode u = json.createObjectNode().put("id", id).put("object", "chat.completion.chunk").put("created", created)
+                .put("model", modelName);
+        u.putArray("choices");
+        u.set("usage", usage);
+        return u;
     }
 
     private ObjectNode chunk(String id, long created) {
@@ -227,19 +302,23 @@ public class OpenAiApi {
         return c;
     }
 
-    private ObjectNode completion(String id, long created, Generation g) {
+    private ObjectNode completion(String id, long created, String text, String finishReason, ObjectNode usage) {
         ObjectNode c = json.createObjectNode().put("id", id).put("object", "chat.completion").put("created", created)
                 .put("model", modelName);
         ObjectNode choice = c.putArray("choices").addObject().put("index", 0);
-        choice.putObject("message").put("role", "assistant").put("content", g.text());
-        choice.put("finish_reason", finishReason(g));
-        c.set("usage", usage(g));
+        choice.putObject("message").put("role", "assistant").put("content", text);
+        choice.put("finish_reason", finishReason);
+        c.set("usage", usage);
         return c;
     }
 
     private ObjectNode usage(Generation g) {
-        return json.createObjectNode().put("prompt_tokens", g.promptTokens()).put("completion_tokens", g.generatedTokens())
-                .put("total_tokens", g.promptTokens() + g.generatedTokens());
+        return usage(g.promptTokens(), g.generatedTokens());
+    }
+
+    private ObjectNode usage(int prompt, int completion) {
+        return json.createObjectNode().put("prompt_tokens", prompt).put("completion_tokens", completion)
+                .put("total_tokens", prompt + completion);
     }
 
     private static String finishReason(Generation g) {
@@ -308,6 +387,7 @@ public class OpenAiApi {
             throw bad("'messages' must be a non-empty array of {\"role\", \"content\"}", "messages");
         }
         List<ChatMessage> out = new ArrayList<>();
+        List<Wire.Message> wire = new ArrayList<>(); // the same conversation for the event chain (gateway mode)
         List<byte[]> clips = new ArrayList<>();
         boolean anyContent = false;
         for (int i = 0; i < req.messages().size(); i++) {
@@ -347,6 +427,8 @@ public class OpenAiApi {
                 throw bad(param + ".content must be a string or an array of content parts", param + ".content");
             }
             out.add(new ChatMessage(role, parts));
+            wire.add(new Wire.Message(role, parts.stream().map(x -> x instanceof ChatMessage.Text t ? Wire.Part.text(t.text())
+                    : Wire.Part.audio()).toList()));
         }
         if (!anyContent) throw bad("the prompt is empty: give text or audio in 'messages'", "messages");
         int maxClips = config.generate().maxClips();
@@ -358,7 +440,16 @@ public class OpenAiApi {
         Integer maxTokens = req.maxCompletionTokens() != null ? req.maxCompletionTokens() : req.maxTokens();
         Wire.GenerateParams p = Wire.GenerateParams.builder().maxNewTokens(maxTokens).temperature(req.temperature())
                 .topK(req.topK()).topP(req.topP()).repetitionPenalty(req.repetitionPenalty()).seed(req.seed())
-                .stop(stop(req.stop())).build();
+                .stop(stop(req.stop())).ignoreEos(req.ignoreEos()).messages(wire).build();
+        boolean usage = req.streamOptions() != null && Boolean.TRUE.equals(req.streamOptions().includeUsage());
+        if (chain.gateway()) {
+            // the options are checked by the generate Service against its model, and come back as its failure
+            if (clips.size() != 1) {
+                throw bad("the gateway sends a chat through the stage Services with exactly one input_audio part (the chain "
+                        + "starts at the audio encoder); this request has " + clips.size(), "messages");
+            }
+            return new Chat(out, clips, null, Boolean.TRUE.equals(req.stream()), usage, req.environment(), p);
+        }
         GenerationOptions o;
         try {
             o = generate.get().options(p);
@@ -367,9 +458,7 @@ public class OpenAiApi {
             String message = e.getMessage().replace("max_new_tokens", maxTokensName);
             throw new BadParam(message, field, e);
         }
-        if (Boolean.TRUE.equals(req.ignoreEos())) o = o.withStopTokenIds(List.of()); // as vLLM: run to max_tokens
-        boolean usage = req.streamOptions() != null && Boolean.TRUE.equals(req.streamOptions().includeUsage());
-        return new Chat(out, clips, o, Boolean.TRUE.equals(req.stream()), usage, req.environment());
+        return new Chat(out, clips, o, Boolean.TRUE.equals(req.stream()), usage, req.environment(), p);
     }
 
     private static final Set<String> ROLES = Set.of("system", "user", "assistant");
@@ -451,11 +540,11 @@ public class OpenAiApi {
     private void error(HttpServerResponse res, Throwable e, Wire.Failure f) {
         int retry = Failures.retryAfterSeconds(e);
         if (retry > 0) res.putHeader("Retry-After", String.valueOf(retry));
-        res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(e, f).toString());
+        res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(f).toString());
     }
 
     /** OpenAI's error shape; {@code param} names the request field at fault, in OpenAI's names. */
-    private ObjectNode errorBody(Throwable e, Wire.Failure f) {
+    private ObjectNode errorBody(Wire.Failure f) {
         ObjectNode err = json.createObjectNode();
         String message = f.message();
         String param = f.param();

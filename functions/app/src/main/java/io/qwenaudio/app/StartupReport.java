@@ -11,6 +11,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import io.qwenaudio.serving.ServingConfig;
+import io.qwenaudio.serving.ServingSetup;
 import org.eclipse.microprofile.config.inject.ConfigProperty;
 
 import java.nio.ByteBuffer;
@@ -38,10 +39,17 @@ public class StartupReport {
     @Inject
     ServingConfig config;
 
+    @Inject
+    ServingSetup setup;
+
     @ConfigProperty(name = "quarkus.http.port", defaultValue = "8080")
     int port;
 
     void report(@Observes @Priority(Integer.MAX_VALUE) StartupEvent e) {
+        if (setup.gatewayMode()) {
+            LOG.info("qwen-audio gateway ready: " + ProcessInfo.summary() + "; playground: http://localhost:" + port + "/");
+            return;
+        }
         LOG.info("qwen-audio app ready: " + ProcessInfo.summary() + "; stages encode, adapt, generate on the in-process bus "
                 + bus.types());
         LOG.info("playground: open http://localhost:" + port + "/ in a browser");

@@ -2,6 +2,7 @@ package io.qwenaudio.events;
 
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -39,6 +40,9 @@ public final class EventTypes {
         if (environment != null && !environment.isBlank()) ext.put(ENVIRONMENT, environment);
         return ext;
     }
+
+    /** Types that end a chain: the answer to the request. */
+    public static final Set<String> TERMINAL = Set.of(TEXT_GENERATED, EMBEDDING_CREATED, PIPELINE_FAILED);
 
     public static final List<String> ALL = List.of(AUDIO_RECEIVED, AUDIO_ENCODED, AUDIO_ADAPTED, TEXT_GENERATED,
             EMBEDDING_REQUESTED, EMBEDDING_CREATED, PIPELINE_FAILED);

@@ -101,12 +101,24 @@ public final class Wire {
      * @param rawPrompt a raw prompt replacing the template, as base checkpoints are prompted:
      *                  {@code <|audio_bos|><|AUDIO|><|audio_eos|>Describe the music:}; special tokens written in it are
      *                  parsed and each {@code <|AUDIO|>} marks a clip
+     * @param messages  a whole conversation replacing {@code prompt} and {@code system} (the OpenAI route through the
+     *                  event chain): each audio part marks the request's clip
+     * @param ignoreEos run to {@code max_new_tokens} whatever the model emits (as vLLM's {@code ignore_eos})
      */
     @JsonNaming(PropertyNamingStrategies.SnakeCaseStrategy.class)
     @JsonInclude(JsonInclude.Include.NON_NULL)
     public record GenerateParams(String prompt, String system, List<Integer> promptIds, Integer maxNewTokens,
                                  Boolean greedy, Double temperature, Integer topK, Double topP,
-                                 Double repetitionPenalty, Long seed, List<String> stop, String rawPrompt) {
+                                 Double repetitionPenalty, Long seed, List<String> stop, String rawPrompt,
+                                 List<Message> messages, Boolean ignoreEos) {
+
+        /** Without a conversation. */
+        public GenerateParams(String prompt, String system, List<Integer> promptIds, Integer maxNewTokens,
+                              Boolean greedy, Double temperature, Integer topK, Double topP,
+                              Double repetitionPenalty, Long seed, List<String> stop, String rawPrompt) {
+            this(prompt, system, promptIds, maxNewTokens, greedy, temperature, topK, topP, repetitionPenalty, seed, stop,
+                    rawPrompt, null, null);
+        }
 
         /** Without a raw prompt. */
         public GenerateParams(String prompt, String system, List<Integer> promptIds, Integer maxNewTokens,
@@ -130,6 +142,8 @@ public final class Wire {
             private Double temperature, topP, repetitionPenalty;
             private Long seed;
             private List<String> stop;
+            private List<Message> messages;
+            private Boolean ignoreEos;
 
             public Builder prompt(String v) { prompt = v; return this; }
             public Builder system(String v) { system = v; return this; }
@@ -143,11 +157,38 @@ public final class Wire {
             public Builder repetitionPenalty(Double v) { repetitionPenalty = v; return this; }
             public Builder seed(Long v) { seed = v; return this; }
             public Builder stop(List<String> v) { stop = v; return this; }
+            public Builder messages(List<Message> v) { messages = v; return this; }
+            public Builder ignoreEos(Boolean v) { ignoreEos = v; return this; }
 
             public GenerateParams build() {
                 return new GenerateParams(prompt, system, promptIds, maxNewTokens, greedy, temperature, topK, topP,
-                        repetitionPenalty, seed, stop, rawPrompt);
+                        repetitionPenalty, seed, stop, rawPrompt, messages, ignoreEos);
             }
+        }
+    }
+
+    /**
+     * One turn of a conversation carried in {@link GenerateParams#messages()}.
+     *
+     * @param role    {@code system}, {@code user} or {@code assistant}
+     * @param content the turn's parts in order
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Message(String role, List<Part> content) {
+    }
+
+    /**
+     * A part of a {@link Message}: {@code {"type": "text", "text": ...}} or {@code {"type": "audio"}} (the place of the
+     * request's clip).
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Part(String type, String text) {
+        public static Part text(String text) {
+            return new Part("text", text);
+        }
+
+        public static Part audio() {
+            return new Part("audio", null);
         }
     }
 

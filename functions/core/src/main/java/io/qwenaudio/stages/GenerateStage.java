@@ -20,6 +20,7 @@ import io.qwenaudio.text.PromptBuilder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -111,6 +112,7 @@ public final class GenerateStage implements AutoCloseable {
         if (p.repetitionPenalty() != null) o = o.withRepetitionPenalty(p.repetitionPenalty());
         if (p.seed() != null) o = o.withSeed(p.seed());
         if (p.stop() != null) o = o.withStopStrings(p.stop());
+        if (Boolean.TRUE.equals(p.ignoreEos())) o = o.withStopTokenIds(List.of()); // as vLLM: run to max_new_tokens
         return o.validate();
     }
 
@@ -179,6 +181,16 @@ public final class GenerateStage implements AutoCloseable {
      * @throws InvalidGenerationException naming the field
      */
     public static void checkPromptFields(Wire.GenerateParams p) {
+        if (p != null && p.messages() != null) {
+            String other = p.prompt() != null ? "prompt" : p.system() != null ? "system" : p.rawPrompt() != null ? "raw_prompt"
+                    : p.promptIds() != null && !p.promptIds().isEmpty() ? "prompt_ids" : null;
+            if (other != null) {
+                throw new InvalidGenerationException("messages", "give either messages or " + other + ", not both: messages is "
+                        + "the whole conversation");
+            }
+            conversation(p); // roles and parts checked before any audio is decoded
+            return;
+        }
         if (p == null || p.rawPrompt() == null) return;
         if (p.promptIds() != null && !p.promptIds().isEmpty()) {
             throw new InvalidGenerationException("raw_prompt", "give either raw_prompt or prompt_ids, not both");
@@ -201,12 +213,45 @@ public final class GenerateStage implements AutoCloseable {
 
     /** The conversation a {@link Wire.GenerateParams} describes: optional system turn, one clip, the prompt text. */
     public static List<ChatMessage> conversation(Wire.GenerateParams p) {
+        if (p != null && p.messages() != null) return messages(p.messages());
         List<ChatMessage> messages = new ArrayList<>();
         if (p != null && p.system() != null) messages.add(ChatMessage.system(p.system()));
         String text = p != null && p.prompt() != null ? p.prompt() : DEFAULT_PROMPT;
         messages.add(ChatMessage.user(ChatMessage.audio(), ChatMessage.text(text)));
         return messages;
     }
+
+    /** The conversation of {@link Wire.GenerateParams#messages()}, checked: roles, part types, text present. */
+    static List<ChatMessage> messages(List<Wire.Message> in) {
+        if (in.isEmpty()) throw new InvalidGenerationException("messages", "messages is empty: give at least one turn");
+        List<ChatMessage> out = new ArrayList<>();
+        for (int i = 0; i < in.size(); i++) {
+            Wire.Message m = in.get(i);
+            String at = "messages[" + i + "]";
+            if (m == null || m.role() == null || !ROLES.contains(m.role())) {
+                throw new InvalidGenerationException("messages", at + ".role must be one of " + ROLES + ", got "
+                        + (m == null ? "null" : m.role()));
+            }
+            if (m.content() == null) throw new InvalidGenerationException("messages", at + ".content is missing");
+            List<ChatMessage.Part> parts = new ArrayList<>();
+            for (int k = 0; k < m.content().size(); k++) {
+                Wire.Part part = m.content().get(k);
+                String type = part == null ? null : part.type();
+                if ("text".equals(type) && part.text() != null) {
+                    parts.add(ChatMessage.text(part.text()));
+                } else if ("audio".equals(type)) {
+                    parts.add(ChatMessage.audio());
+                } else {
+                    throw new InvalidGenerationException("messages", at + ".content[" + k + "] must be {\"type\": \"text\", "
+                            + "\"text\": ...} or {\"type\": \"audio\"}");
+                }
+            }
+            out.add(new ChatMessage(m.role(), parts));
+        }
+        return out;
+    }
+
+    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     /** {@code audio.adapted -> text.generated}. */
     public Wire.TextGenerated generate(Wire.EncodedAudio in, TokenListener listener) {

@@ -42,4 +42,12 @@ final class ConfigConverters {
             return parse(ServingConfig.BlobStoreKind.class, ServingSetup.P + "payload.blob-store", value);
         }
     }
+
+    /** {@code qwen-audio.mode}. */
+    public static final class ModeConverter implements Converter<ServingConfig.Mode> {
+        @Override
+        public ServingConfig.Mode convert(String value) {
+            return parse(ServingConfig.Mode.class, ServingSetup.P + "mode", value);
+        }
+    }
 }

@@ -6,6 +6,7 @@ import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithConverter;
 import io.smallrye.config.WithDefault;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -43,6 +44,43 @@ public interface ServingConfig {
     Demo demo();
 
     Openai openai();
+
+    /**
+     * {@code embedded} (default): this process runs its stages. {@code gateway} (the app only): no model is loaded; each
+     * request becomes an event sent through a Knative RequestReply ({@link Gateway}) to the stage Services.
+     */
+    @WithDefault("embedded")
+    @WithConverter(ConfigConverters.ModeConverter.class)
+    Mode mode();
+
+    Gateway gateway();
+
+    /** What the process does with requests ({@code qwen-audio.mode}). */
+    enum Mode {
+        /** Runs the stages in this process. */
+        EMBEDDED,
+        /** Loads no model; sends every request through the event mesh and answers with the terminal event. */
+        GATEWAY
+    }
+
+    /** The app in {@code qwen-audio.mode=gateway}: where requests go and how long an answer may take. */
+    interface Gateway {
+        /**
+         * The RequestReply's address: {@code http://request-reply.knative-eventing.svc.cluster.local/<namespace>/<name>}.
+         * Required in gateway mode.
+         */
+        Optional<URI> requestReplyUrl();
+
+        /**
+         * The Broker's address, where the gateway sends the {@code pipeline.failed} it makes of a dead-lettered event
+         * (a SinkBinding sets {@code K_SINK}).
+         */
+        Optional<URI> brokerUrl();
+
+        /** Longest wait for the terminal event; then 504. Longer than the RequestReply's own wait. */
+        @WithDefault("70s")
+        Duration timeout();
+    }
 
     /** ONNX Runtime sessions: see {@link io.qwenaudio.runtime.RuntimeOptions}. */
     interface Runtime {
@@ -234,5 +272,19 @@ public interface ServingConfig {
         /** The CloudEvent source of this process's replies. */
         @WithDefault("qwen-audio")
         String source();
+
+        /**
+         * The extension a Knative RequestReply sets on a request event ({@code spec.correlationAttribute}); every stage
+         * copies it onto the event it answers with. Not {@code correlationid}, which carries the request id.
+         */
+        @WithDefault("replycorrelation")
+        String replyCorrelationAttribute();
+
+        /**
+         * The extension that marks a terminal event as the reply to a RequestReply request
+         * ({@code spec.replyAttribute}): set to the request's {@link #replyCorrelationAttribute()} value.
+         */
+        @WithDefault("replyid")
+        String replyAttribute();
     }
 }

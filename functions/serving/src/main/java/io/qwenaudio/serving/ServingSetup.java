@@ -5,6 +5,7 @@ import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.blobs.BlobStore;
 import io.qwenaudio.blobs.FileBlobStore;
 import io.qwenaudio.blobs.InMemoryBlobStore;
+import io.qwenaudio.events.ReplyAttributes;
 import io.qwenaudio.events.TensorCodec;
 import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.runtime.MemoryBudget;
@@ -45,6 +46,31 @@ public class ServingSetup {
 
     public ServingConfig config() {
         return config;
+    }
+
+    /** Whether this process is the gateway ({@code qwen-audio.mode=gateway}): it loads no model. */
+    public boolean gatewayMode() {
+        return config.mode() == ServingConfig.Mode.GATEWAY;
+    }
+
+    /**
+     * The RequestReply extensions ({@code qwen-audio.events.reply-correlation-attribute},
+     * {@code qwen-audio.events.reply-attribute}), checked.
+     */
+    public ReplyAttributes replyAttributes() {
+        ServingConfig.Events e = config.events();
+        String correlationKey = P + "events.reply-correlation-attribute";
+        String replyKey = P + "events.reply-attribute";
+        try {
+            ReplyAttributes.checkName("correlation attribute", e.replyCorrelationAttribute());
+        } catch (IllegalArgumentException ex) {
+            throw new ConfigurationException(correlationKey + ": " + ex.getMessage(), Set.of(correlationKey));
+        }
+        try {
+            return new ReplyAttributes(e.replyCorrelationAttribute(), e.replyAttribute());
+        } catch (IllegalArgumentException ex) {
+            throw new ConfigurationException(replyKey + ": " + ex.getMessage(), Set.of(replyKey));
+        }
     }
 
     /** The artifacts directory, opened once (manifest read; checksums are checked per graph as it loads). */

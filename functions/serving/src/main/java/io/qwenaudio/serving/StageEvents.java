@@ -1,7 +1,7 @@
 package io.qwenaudio.serving;
 
-import io.quarkus.runtime.configuration.ConfigurationException;
 import io.qwenaudio.events.EventTypes;
+import io.qwenaudio.events.ReplyAttributes;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.stages.Failures;
 import io.qwenaudio.stages.ReplyCache;
@@ -14,6 +14,7 @@ import io.quarkus.runtime.configuration.ConfigurationException;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -41,6 +42,11 @@ public class StageEvents {
     @Inject
     StageMetrics metrics;
 
+    @Inject
+    ServingSetup setup;
+
+    private ReplyAttributes replyAttributes;
+
     private ReplyCache<CloudEvent<Object>> replies;
 
     @PostConstruct
@@ -55,6 +61,7 @@ public class StageEvents {
                     + e.dedupMaxBytes().asLongValue(), Set.of("qwen-audio.events.dedup-max-bytes"));
         }
         replies = new ReplyCache<>(e.dedupEntries(), e.dedupMaxBytes().asLongValue(), e.dedupTtl(), StageEvents::bytes);
+        replyAttributes = setup.replyAttributes();
     }
 
     /** A plain HTTP call: runs {@code work}, counts and times it; failures go to the HTTP error mapping. */
@@ -74,7 +81,9 @@ public class StageEvents {
 
     /**
      * A CloudEvent: runs {@code work} once per event id and answers with {@code replyType} (or
-     * {@code pipeline.failed}). The request id is the event's {@code correlationid} extension, else its id.
+     * {@code pipeline.failed}). The request id is the event's {@code correlationid} extension, else its id. The
+     * RequestReply correlation extension ({@code qwen-audio.events.reply-correlation-attribute}) is copied onto the
+     * answer, and a terminal answer carries it as the reply extension too.
      *
      * @param work gets the event data (parsed here, so malformed JSON becomes a {@code pipeline.failed}) and the
      *             request id
@@ -136,7 +145,9 @@ public class StageEvents {
 
     private CloudEvent<Object> reply(CloudEvent<?> in, String stage, String type, Object data, String requestId, String env) {
         String id = UUID.nameUUIDFromBytes((in.source() + "|" + in.id() + "|" + stage + "|" + type).getBytes(StandardCharsets.UTF_8)).toString();
+        Map<String, String> ext = EventTypes.extensions(requestId, env);
+        ext.putAll(replyAttributes.forAnswer(in.extensions(), type)); // a RequestReply's correlation travels along
         return CloudEventBuilder.create().id(id).type(type).source(config.events().source() + "/" + stage)
-                .extensions(EventTypes.extensions(requestId, env)).build(data);
+                .extensions(ext).build(data);
     }
 }

@@ -42,6 +42,7 @@ public abstract class StageLoader<T extends AutoCloseable> {
     protected abstract String describe(T stage);
 
     void start(@Observes StartupEvent e) {
+        if (setup.gatewayMode()) return; // the gateway sends requests to the stage Services and loads no model
         get();
     }
 
