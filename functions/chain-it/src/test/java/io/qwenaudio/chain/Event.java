@@ -1,5 +1,7 @@
 package io.qwenaudio.chain;
 
+import com.sun.net.httpserver.Headers;
+
 import java.net.http.HttpHeaders;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
@@ -33,6 +35,17 @@ record Event(Map<String, String> attributes, byte[] data) {
     static Event fromResponse(HttpHeaders headers, byte[] body) {
         Map<String, String> a = new LinkedHashMap<>();
         headers.map().forEach((name, values) -> {
+            String n = name.toLowerCase(Locale.ROOT);
+            if (n.startsWith("ce-") && !values.isEmpty()) a.put(n.substring(3), values.get(0));
+        });
+        if (!a.containsKey("id") || !a.containsKey("type")) return null;
+        return new Event(a, body);
+    }
+
+    /** The event of a binary-mode HTTP request ({@code ce-*} headers, the body as data), or null when it holds none. */
+    static Event fromRequest(Headers headers, byte[] body) {
+        Map<String, String> a = new LinkedHashMap<>();
+        headers.forEach((name, values) -> {
             String n = name.toLowerCase(Locale.ROOT);
             if (n.startsWith("ce-") && !values.isEmpty()) a.put(n.substring(3), values.get(0));
         });

@@ -6,6 +6,8 @@ import io.fabric8.knative.eventing.v1.Broker;
 import io.fabric8.knative.eventing.v1.Trigger;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +21,8 @@ import java.util.Map;
  */
 final class KnativeRoutes {
 
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     /** The Broker class whose data plane counts retries from 1 in the backoff formula. */
     static final String KAFKA_CLASS = "Kafka";
 
@@ -29,7 +33,7 @@ final class KnativeRoutes {
      *                     {@code delay * 2^n}; the channel-based Broker's as {@code delay * 2^(n-1)}
      */
     record Delivery(int retry, String backoffPolicy, Duration backoffDelay, Duration timeout, String deadLetterService,
-                    boolean kafkaBackoff) {
+                    String deadLetterPath, boolean kafkaBackoff) {
 
         /** Delay before retry number {@code n} (1-based): exponential or {@code delay * n} (linear). */
         Duration backoff(int n) {
@@ -57,12 +61,27 @@ final class KnativeRoutes {
         }
     }
 
-    final String broker;
-    final List<Route> routes;
+    /**
+     * A Knative RequestReply on the Broker: its address path ({@code /<namespace>/<name>} on the request-reply data
+     * plane), the extension it stamps on a request and the one that marks a reply, and how long it holds a request.
+     */
+    record RequestReply(String namespace, String name, String correlationAttribute, String replyAttribute, Duration timeout) {
+        String path() {
+            return "/" + namespace + "/" + name;
+        }
+    }
 
-    private KnativeRoutes(String broker, List<Route> routes) {
+    final String broker;
+    final String namespace;
+    final List<Route> routes;
+    /** The RequestReply on the Broker, or null when the manifests have none. */
+    final RequestReply requestReply;
+
+    private KnativeRoutes(String broker, String namespace, List<Route> routes, RequestReply requestReply) {
         this.broker = broker;
+        this.namespace = namespace;
         this.routes = List.copyOf(routes);
+        this.requestReply = requestReply;
     }
 
     /** The routing of parsed manifests; expects exactly one Broker and at least one Trigger on it. */
@@ -95,7 +114,32 @@ final class KnativeRoutes {
             routes.add(new Route(t.getMetadata().getName(), filter, service, delivery(d, where, kafka)));
         }
         if (routes.isEmpty()) throw new IllegalStateException("no Trigger on Broker " + name);
-        return new KnativeRoutes(name, routes);
+        return new KnativeRoutes(name, namespace(resources), routes, requestReply(resources, name));
+    }
+
+    /** The namespace of the manifests (their Namespace resource), {@code default} without one. */
+    private static String namespace(List<HasMetadata> resources) {
+        return resources.stream().filter(r -> "Namespace".equals(r.getKind())).map(r -> r.getMetadata().getName())
+                .findFirst().orElse("default");
+    }
+
+    /** The RequestReply whose brokerRef names {@code broker}, read field by field (Knative's defaults where absent). */
+    @SuppressWarnings("unchecked")
+    private static RequestReply requestReply(List<HasMetadata> resources, String broker) {
+        for (HasMetadata r : resources) {
+            if (!"RequestReply".equals(r.getKind())) continue;
+            Map<String, Object> m = JSON.convertValue(r, Map.class);
+            Map<String, Object> spec = (Map<String, Object>) m.getOrDefault("spec", Map.of());
+            Map<String, Object> ref = (Map<String, Object>) spec.getOrDefault("brokerRef", Map.of());
+            if (!broker.equals(ref.get("name"))) continue;
+            String where = "RequestReply " + r.getMetadata().getName();
+            if (!"Broker".equals(ref.get("kind"))) throw new IllegalStateException(where + ": brokerRef.kind must be Broker");
+            String timeout = (String) spec.getOrDefault("timeout", "PT30S");
+            String ns = r.getMetadata().getNamespace() != null ? r.getMetadata().getNamespace() : namespace(resources);
+            return new RequestReply(ns, r.getMetadata().getName(), (String) spec.getOrDefault("correlationAttribute", "correlationid"),
+                    (String) spec.getOrDefault("replyAttribute", "replyid"), Duration.parse(timeout));
+        }
+        return null;
     }
 
     /** The Triggers {@code e} passes, in manifest order. */
@@ -104,12 +148,13 @@ final class KnativeRoutes {
     }
 
     private static Delivery delivery(DeliverySpec d, String where, boolean kafka) {
-        if (d == null) return new Delivery(0, "exponential", Duration.ZERO, null, null, kafka);
+        if (d == null) return new Delivery(0, "exponential", Duration.ZERO, null, null, null, kafka);
         return new Delivery(d.getRetry() == null ? 0 : d.getRetry(),
                 d.getBackoffPolicy() == null ? "exponential" : d.getBackoffPolicy(),
                 d.getBackoffDelay() == null ? Duration.ZERO : Duration.parse(d.getBackoffDelay()),
                 d.getTimeout() == null ? null : Duration.parse(d.getTimeout()),
-                d.getDeadLetterSink() == null ? null : serviceName(d.getDeadLetterSink(), where + ": deadLetterSink"), kafka);
+                d.getDeadLetterSink() == null ? null : serviceName(d.getDeadLetterSink(), where + ": deadLetterSink"),
+                d.getDeadLetterSink() == null ? null : d.getDeadLetterSink().getUri(), kafka);
     }
 
     private static String serviceName(Destination d, String where) {

@@ -148,7 +148,7 @@ class LocalBrokerTest {
         assertEquals(List.of(2000L, 4000L, 8000L), List.of(d.backoff(1).toMillis(), d.backoff(2).toMillis(),
                 d.backoff(3).toMillis()));
         assertEquals(14_000, d.window().toMillis());
-        KnativeRoutes.Delivery channel = new KnativeRoutes.Delivery(3, "exponential", d.backoffDelay(), null, null, false);
+        KnativeRoutes.Delivery channel = new KnativeRoutes.Delivery(3, "exponential", d.backoffDelay(), null, null, null, false);
         assertEquals(List.of(1000L, 2000L, 4000L), List.of(channel.backoff(1).toMillis(), channel.backoff(2).toMillis(),
                 channel.backoff(3).toMillis()));
     }

@@ -26,6 +26,7 @@ final class StageChain implements AutoCloseable {
     static final String MODELS_CLAIM = "qwen-audio-models";
     static final String BLOBS_CLAIM = "qwen-audio-blobs";
 
+    final KnativeManifests manifests;
     final KnativeRoutes routes;
     /** Service name -> its process, in start order. */
     final Map<String, StageProcess> stages = new LinkedHashMap<>();
@@ -45,7 +46,7 @@ final class StageChain implements AutoCloseable {
         try (var old = Files.list(blobDir)) {
             for (Path f : old.toList()) Files.delete(f);
         }
-        KnativeManifests manifests = KnativeManifests.read(knativeDir());
+        manifests = KnativeManifests.read(knativeDir());
         routes = KnativeRoutes.of(manifests.resources);
         Map<String, Path> claims = Map.of(MODELS_CLAIM, artifacts, BLOBS_CLAIM, blobDir);
         try {
@@ -72,9 +73,38 @@ final class StageChain implements AutoCloseable {
 
     /** A broker over these processes, the Triggers' backoff and timeouts multiplied by the given factors. */
     LocalBroker broker(double backoffScale, double timeoutScale) {
-        Map<String, URI> services = new HashMap<>();
+        return broker(backoffScale, timeoutScale, Map.of());
+    }
+
+    /** As {@link #broker(double, double)}, with more Services (name -> address), e.g. the gateway as dead-letter sink. */
+    LocalBroker broker(double backoffScale, double timeoutScale, Map<String, URI> more) {
+        Map<String, URI> services = new HashMap<>(more);
         stages.forEach((name, p) -> services.put(name, p.uri()));
         return new LocalBroker(routes, services, RESULTS, backoffScale, timeoutScale);
+    }
+
+    /** The Knative Service of the front door. */
+    static final String GATEWAY = "gateway";
+
+    /**
+     * The app in gateway mode with the container env of the manifests' {@code gateway} Service (not started): the
+     * blobs volume on this chain's blob directory, the RequestReply address and the Broker address ({@code K_SINK},
+     * as the SinkBinding injects it) on {@code broker}'s HTTP ingress, and registered with {@code broker} as the
+     * Service the dead letters go to.
+     */
+    StageProcess gateway(LocalBroker broker, Path work) throws IOException {
+        Map<String, String> e = new LinkedHashMap<>(manifests.containerEnv(GATEWAY, Map.of(BLOBS_CLAIM, blobDir)));
+        URI rr = URI.create(e.getOrDefault("QWEN_AUDIO_GATEWAY_REQUEST_REPLY_URL", ""));
+        if (routes.requestReply == null || !routes.requestReply.path().equals(rr.getPath())) {
+            throw new IllegalStateException("the gateway's QWEN_AUDIO_GATEWAY_REQUEST_REPLY_URL " + rr + " does not name the "
+                    + "manifests' RequestReply " + (routes.requestReply == null ? "(none)" : routes.requestReply.path()));
+        }
+        e.put("QWEN_AUDIO_GATEWAY_REQUEST_REPLY_URL", broker.requestReplyAddress().toString());
+        e.put("K_SINK", broker.ingress().toString());
+        env.put(GATEWAY, e);
+        StageProcess p = new StageProcess(GATEWAY, appJar(), e, Map.of("qwen-audio.demo.sample-request", "false"), work);
+        broker.service(GATEWAY, p.uri());
+        return p;
     }
 
     /** {@code QWEN_AUDIO_ADAPT_ENVIRONMENTS_LDV=adapters/ldv} of the adapt Service -> {@code ldv -> adapters/ldv}. */
