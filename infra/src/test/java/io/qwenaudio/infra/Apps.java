@@ -11,6 +11,11 @@ final class Apps {
     private Apps() {
     }
 
+    /** The gateway's configuration: functions/app and the stage apps' application.properties it reads too. */
+    static FunctionApp gateway() {
+        return FunctionApp.merged(FunctionApp.load(Contract.GATEWAY_APP), List.copyOf(all().values()));
+    }
+
     static Map<String, FunctionApp> all() {
         Map<String, FunctionApp> apps = new LinkedHashMap<>();
         List<String> missing = new ArrayList<>();

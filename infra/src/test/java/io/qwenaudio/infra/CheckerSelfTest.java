@@ -153,6 +153,28 @@ class CheckerSelfTest {
     }
 
     @Test
+    void mergedConfigurationHasEveryKeyAndThePrimaryValues(@TempDir Path dir) throws IOException {
+        Path stage = write(dir.resolve("stage.properties"), """
+                quarkus.http.port=9000
+                qwen-audio.payload.inline-limit=100M
+                #qwen-audio.adapt.environments.ldv=adapters/ldv
+                """);
+        Path app = write(dir.resolve("app.properties"), """
+                quarkus.http.port=8080
+                qwen-audio.openai.model-name=qwen2-audio
+                """);
+        FunctionApp merged = FunctionApp.merged(FunctionApp.load("app", app), List.of(FunctionApp.load("adapt-function", stage)));
+        assertEquals(8080, merged.httpPort());
+        assertEquals(Optional.of("qwen-audio.payload.inline-limit"),
+                merged.keyForEnv("QWEN_AUDIO_PAYLOAD_INLINE_LIMIT", Contract.MAP_PREFIXES));
+        assertEquals(Optional.of("qwen-audio.openai.model-name"),
+                merged.keyForEnv("QWEN_AUDIO_OPENAI_MODEL_NAME", Contract.MAP_PREFIXES));
+        assertEquals(Optional.of("qwen-audio.adapt.environments.studio"),
+                merged.keyForEnv("QWEN_AUDIO_ADAPT_ENVIRONMENTS_STUDIO", Contract.MAP_PREFIXES));
+        assertEquals(Optional.empty(), merged.keyForEnv("QWEN_AUDIO_GATEWAY_TIMEOUT", Contract.MAP_PREFIXES));
+    }
+
+    @Test
     void healthPathsFollowTheAppsSettings(@TempDir Path dir) throws IOException {
         Path props = write(dir.resolve("application.properties"), """
                 quarkus.http.non-application-root-path=internal

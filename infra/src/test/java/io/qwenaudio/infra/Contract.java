@@ -1,6 +1,7 @@
 package io.qwenaudio.infra;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -21,8 +22,55 @@ final class Contract {
     /** Stages that get {@code nvidia.com/gpu: 1} in the gpu overlay. */
     static final Set<String> GPU_STAGES = Set.of("encode-function", "adapt-function", "generate-function");
 
-    /** The result and dead-letter sink: a Knative Service that is not one of the apps. */
+    /**
+     * The log of terminal events (for callers who post to the Broker directly) and the dead-letter sink of the
+     * Broker's default delivery: a Knative Service that is not one of the apps.
+     */
     static final String RESULT_SINK = "pipeline-results";
+
+    /**
+     * The cloud front door: the Knative Service running the one-process app in gateway mode. It calls the chain
+     * through the RequestReply, takes the stage Triggers' dead letters, and is the only Service reachable from
+     * outside the cluster.
+     */
+    static final String GATEWAY = "gateway";
+
+    /** The module under functions/ the gateway's image is built from; it reads the stage apps' configuration too. */
+    static final String GATEWAY_APP = "app";
+
+    /** Value of {@code qwen-audio.mode} that makes the app a gateway. */
+    static final String GATEWAY_MODE = "gateway";
+
+    /** The gateway's path for dead letters (the stage Triggers' deadLetterSink uri). */
+    static final String DEAD_LETTER_PATH = "/v1/events/dead-letter";
+
+    /** Extension every event carries the request id in; the RequestReply's attributes must be other names. */
+    static final String CORRELATION_EXTENSION = "correlationid";
+
+    /** Knative Serving's label that keeps a Service off the ingress, and its value. */
+    static final String VISIBILITY_LABEL = "networking.knative.dev/visibility";
+    static final String CLUSTER_LOCAL = "cluster-local";
+
+    static final String MODE_KEY = "qwen-audio.mode";
+    static final String REQUEST_REPLY_URL_KEY = "qwen-audio.gateway.request-reply-url";
+    static final String GATEWAY_TIMEOUT_KEY = "qwen-audio.gateway.timeout";
+    /** The attribute a stage copies from the event it got onto its answer (the RequestReply's correlationAttribute). */
+    static final String REPLY_CORRELATION_KEY = "qwen-audio.events.reply-correlation-attribute";
+    /** The attribute a terminal event carries that value in (the RequestReply's replyAttribute). */
+    static final String REPLY_ATTRIBUTE_KEY = "qwen-audio.events.reply-attribute";
+
+    /**
+     * Keys the manifests set for the gateway mode (functions/app) and the reply attributes (every stage app) that
+     * the apps' application.properties may not list yet, with the Services allowed to set them: there an
+     * environment variable for one of them is accepted as a configuration key. Drop an entry once the apps list
+     * the key; then the usual check applies.
+     */
+    static final Map<String, Set<String>> PENDING_KEYS = Map.of(
+            MODE_KEY, Set.of(GATEWAY),
+            REQUEST_REPLY_URL_KEY, Set.of(GATEWAY),
+            GATEWAY_TIMEOUT_KEY, Set.of(GATEWAY),
+            REPLY_CORRELATION_KEY, Set.of(GATEWAY, "encode-function", "adapt-function", "generate-function"),
+            REPLY_ATTRIBUTE_KEY, Set.of(GATEWAY, "encode-function", "adapt-function", "generate-function"));
 
     /** Event types sent into the Broker by clients, not produced by a function. */
     static final Set<String> INGRESS_TYPES = Set.of(PREFIX + "audio.received", PREFIX + "embedding.requested");

@@ -8,7 +8,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Delivery: the Broker and every stage Trigger retry with backoff and then dead-letter to an existing Service
- * that is not a stage; a Trigger's per-attempt timeout is not shorter than its Service's request timeout.
+ * that is not a stage (which one: GatewayTest); a Trigger's per-attempt timeout is not shorter than its Service's
+ * request timeout.
  */
 class DeliveryTest {
 
@@ -96,7 +97,8 @@ class DeliveryTest {
                 where + ".deadLetterSink.ref: expected a Knative Service of " + d + " " + d.services.keySet()
                         + ", found " + sink.getRef().getKind() + " " + name);
         problems.check(!Contract.APPS.contains(name), where + ".deadLetterSink.ref.name: " + name
-                + " is a stage; dead letters go to " + Contract.RESULT_SINK);
+                + " is a stage; dead letters go to " + Contract.GATEWAY + " (stage Triggers) or " + Contract.RESULT_SINK
+                + " (the Broker's default)");
     }
 
     private static Duration parse(String iso) {

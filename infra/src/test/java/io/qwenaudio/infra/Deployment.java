@@ -2,6 +2,8 @@ package io.qwenaudio.infra;
 
 import io.fabric8.knative.eventing.v1.Broker;
 import io.fabric8.knative.eventing.v1.Trigger;
+import io.fabric8.knative.eventing.v1alpha1.RequestReply;
+import io.fabric8.knative.sources.v1.SinkBinding;
 import io.fabric8.knative.serving.v1.Service;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -34,6 +36,8 @@ final class Deployment {
     final Map<String, Typed<Trigger>> triggers = new LinkedHashMap<>();
     final Map<String, Typed<Broker>> brokers = new LinkedHashMap<>();
     final Map<String, Typed<PersistentVolumeClaim>> claims = new LinkedHashMap<>();
+    final Map<String, Typed<RequestReply>> requestReplies = new LinkedHashMap<>();
+    final Map<String, Typed<SinkBinding>> sinkBindings = new LinkedHashMap<>();
 
     private Deployment(String label, List<Manifest> manifests) {
         this.label = label;
@@ -48,6 +52,10 @@ final class Deployment {
                 brokers.put(m.name(), new Typed<>(m, b));
             } else if (h instanceof PersistentVolumeClaim c) {
                 claims.put(m.name(), new Typed<>(m, c));
+            } else if (h instanceof RequestReply r) {
+                requestReplies.put(m.name(), new Typed<>(m, r));
+            } else if (h instanceof SinkBinding b) {
+                sinkBindings.put(m.name(), new Typed<>(m, b));
             }
         }
     }
@@ -55,6 +63,11 @@ final class Deployment {
     /** Renders a kustomization directory, e.g. {@code knative/overlays/gpu}. */
     static Deployment of(Path dir) {
         return new Deployment(InfraPaths.display(dir), Kustomization.load(dir).build());
+    }
+
+    /** Manifests already rendered (the checker's self-tests build broken copies this way). */
+    static Deployment of(String label, List<Manifest> manifests) {
+        return new Deployment(label, manifests);
     }
 
     private static final Map<Path, Deployment> CACHE = new ConcurrentHashMap<>();

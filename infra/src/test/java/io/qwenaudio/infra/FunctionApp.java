@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -49,6 +50,23 @@ final class FunctionApp {
     /** Path of an app's configuration: {@code functions/<app>/src/main/resources/application.properties}. */
     static Path propertiesFile(String app) {
         return InfraPaths.functionsDir().resolve(app).resolve("src/main/resources/application.properties");
+    }
+
+    /**
+     * The configuration an app sees when it also reads other apps' application.properties (the one-process app
+     * depends on the stage apps): every key of all of them, values of {@code primary} winning (it has the higher
+     * config ordinal). Port and health paths come from the merged values.
+     */
+    static FunctionApp merged(FunctionApp primary, List<FunctionApp> alsoReads) {
+        Map<String, String> props = new LinkedHashMap<>();
+        Set<String> documented = new TreeSet<>();
+        for (FunctionApp other : alsoReads) {
+            props.putAll(other.properties);
+            documented.addAll(other.documentedKeys);
+        }
+        props.putAll(primary.properties);
+        documented.addAll(primary.documentedKeys);
+        return new FunctionApp(primary.name, primary.file, props, documented);
     }
 
     /** Loads an app's configuration; fails (never skips) when the file is missing. */

@@ -33,6 +33,11 @@ final class Problems {
         }
     }
 
+    /** The problems found so far. */
+    List<String> lines() {
+        return List.copyOf(lines);
+    }
+
     boolean isEmpty() {
         return lines.isEmpty();
     }
