@@ -59,19 +59,6 @@ final class Contract {
     /** The attribute a terminal event carries that value in (the RequestReply's replyAttribute). */
     static final String REPLY_ATTRIBUTE_KEY = "qwen-audio.events.reply-attribute";
 
-    /**
-     * Keys the manifests set for the gateway mode (functions/app) and the reply attributes (every stage app) that
-     * the apps' application.properties may not list yet, with the Services allowed to set them: there an
-     * environment variable for one of them is accepted as a configuration key. Drop an entry once the apps list
-     * the key; then the usual check applies.
-     */
-    static final Map<String, Set<String>> PENDING_KEYS = Map.of(
-            MODE_KEY, Set.of(GATEWAY),
-            REQUEST_REPLY_URL_KEY, Set.of(GATEWAY),
-            GATEWAY_TIMEOUT_KEY, Set.of(GATEWAY),
-            REPLY_CORRELATION_KEY, Set.of(GATEWAY, "encode-function", "adapt-function", "generate-function"),
-            REPLY_ATTRIBUTE_KEY, Set.of(GATEWAY, "encode-function", "adapt-function", "generate-function"));
-
     /** Event types sent into the Broker by clients, not produced by a function. */
     static final Set<String> INGRESS_TYPES = Set.of(PREFIX + "audio.received", PREFIX + "embedding.requested");
 

@@ -93,9 +93,7 @@ class ServiceContractTest {
                 continue;
             }
             Optional<String> key = app.keyForEnv(e.getName(), Contract.MAP_PREFIXES);
-            boolean pending = Contract.PENDING_KEYS.entrySet().stream().anyMatch(k ->
-                    FunctionApp.envName(k.getKey()).equals(e.getName()) && k.getValue().contains(name));
-            problems.check(key.isPresent() || pending, where + ".env[" + e.getName() + "]: no such configuration key in "
+            problems.check(key.isPresent(), where + ".env[" + e.getName() + "]: no such configuration key in "
                     + app.display() + " (expected the environment form of one of its keys, e.g. "
                     + FunctionApp.envName("qwen-audio.artifacts-dir") + ")");
         }

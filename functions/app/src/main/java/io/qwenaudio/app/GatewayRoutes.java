@@ -199,7 +199,8 @@ public class GatewayRoutes {
         String code = dead.attribute("knativeerrorcode");
         String where = dead.attribute("knativeerrordest");
         String requestId = dead.attribute(EventTypes.CORRELATION) != null ? dead.attribute(EventTypes.CORRELATION) : dead.id();
-        String last = code == null ? "no answer" : "last answer HTTP " + code;
+        String last = code == null || !code.matches("[1-9][0-9]{2}") ? "no answer: the stage was not reachable"
+                : "last answer HTTP " + code;
         String what = "the " + stage + " stage did not take the " + dead.type() + " event after every redelivery (" + last
                 + (where == null ? "" : " from " + where) + ")";
         return switch (code == null ? "" : code) {

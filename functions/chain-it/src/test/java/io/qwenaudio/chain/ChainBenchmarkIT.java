@@ -48,7 +48,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
  * Per-request overhead of the chain, embedded versus multi-process, against the model compute of the same
  * request. Embedded: the one-process app, {@code POST /v1/audio/describe} with the WAV as the body. Multi-process:
  * the encode, adapt and generate apps with their Knative Services' env, an {@code audio.received} CloudEvent
- * routed through {@link LocalBroker} by the Triggers. Same 30 s clip, environment {@code ldv}, greedy,
+ * routed through {@link LocalBroker} by the Triggers. Gateway: the app in gateway mode in front of the same stage
+ * processes, {@code POST /v1/audio/describe} as for the embedded app, through the manifests' RequestReply (the upload
+ * by claim check, as it is over the inline limit). Same 30 s clip, environment {@code ldv}, greedy,
  * {@value #MAX_NEW_TOKENS} new tokens; the two modes alternate run by run so both see the same machine load.
  * Overhead = (end to end - sum of the stage timings in the answer) / sum of the stage timings, medians of the
  * timed runs. On the tiny test model and on the {@code mid} make-tiny preset (tiny audio encoder, 1024-wide
@@ -142,13 +144,19 @@ class ChainBenchmarkIT {
             long appCold = app.start();
             LocalBroker broker = chain.broker(1.0, 1.0);
             LocalBroker claimBroker = claimChain.broker(1.0, 1.0);
+            StageProcess gateway = chain.gateway(broker, work);
+            long gatewayCold = gateway.start();
             URI describe = app.uri().resolve("/v1/audio/describe?environment=" + TinyModel.LDV + "&max_new_tokens="
                     + MAX_NEW_TOKENS + "&greedy=true&seed=1");
             List<Run> embedded = new ArrayList<>();
             List<ChainRun> multi = new ArrayList<>();
             List<ChainRun> claim = new ArrayList<>();
+            List<Run> viaGateway = new ArrayList<>();
+            URI gatewayDescribe = gateway.uri().resolve(describe.getPath() + "?" + describe.getQuery());
             for (int i = 0; i < WARMUP + RUNS; i++) {
                 Run e = embedded(describe);
+                Run g = embedded(gatewayDescribe);
+                assertEquals(e.tokenIds(), g.tokenIds(), "token ids, embedded vs through the gateway, run " + i);
                 ChainRun m = multiProcess(broker, model + "-" + i, false);
                 ChainRun c = multiProcess(claimBroker, model + "-claim-" + i, true);
                 assertEquals(e.tokenIds(), m.run().tokenIds(), "token ids, embedded vs multi-process, run " + i);
@@ -157,14 +165,20 @@ class ChainBenchmarkIT {
                     embedded.add(e);
                     multi.add(m);
                     claim.add(c);
+                    viaGateway.add(g);
                 }
             }
             chain.stages.forEach((name, p) -> rss.put(name, p.rssMiB()));
             rss.put("app", app.rssMiB());
+            rss.put("gateway", gateway.rssMiB());
+            gateway.close();
+            broker.close();
+            claimBroker.close();
 
             row(model, "embedded", embedded);
             row(model, "multi-process", multi.stream().map(ChainRun::run).toList());
             row(model, "multi, by ref", claim.stream().map(ChainRun::run).toList());
+            row(model, "gateway", viaGateway);
             notes.add(String.format(Locale.ROOT, "%s: %d prompt + %d new tokens; compute (median) %s", model,
                     multi.get(0).run().usage().promptTokens(), multi.get(0).run().usage().completionTokens(),
                     timingsLine(multi.stream().map(ChainRun::run).toList())));
@@ -172,8 +186,9 @@ class ChainBenchmarkIT {
             notes.add(whereTheOverheadGoes(model + " multi-process (claim check, inline-limit " + CLAIM_CHECK_LIMIT + ")",
                     claim));
             notes.add(String.format(Locale.ROOT, "%s cold start to ready (one at a time): encode %d ms, adapt %d ms, "
-                            + "generate %d ms, app %d ms; RSS after the runs %s MiB", model, chain.coldStartMillis.get(ENCODE),
-                    chain.coldStartMillis.get(ADAPT), chain.coldStartMillis.get(GENERATE), appCold, rss.entrySet().stream()
+                            + "generate %d ms, app %d ms, gateway %d ms; RSS after the runs %s MiB", model,
+                    chain.coldStartMillis.get(ENCODE), chain.coldStartMillis.get(ADAPT), chain.coldStartMillis.get(GENERATE),
+                    appCold, gatewayCold, rss.entrySet().stream()
                             .map(x -> x.getKey() + " " + Math.round(x.getValue())).toList()));
         }
     }

@@ -5,8 +5,7 @@ import io.fabric8.knative.duck.v1.Destination;
 import io.fabric8.knative.eventing.v1.Broker;
 import io.fabric8.knative.eventing.v1.Trigger;
 import io.fabric8.kubernetes.api.model.HasMetadata;
-
-import com.fasterxml.jackson.databind.ObjectMapper;
+import io.qwenaudio.knative.RequestReplies;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,7 +20,6 @@ import java.util.Map;
  */
 final class KnativeRoutes {
 
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The Broker class whose data plane counts retries from 1 in the backoff formula. */
     static final String KAFKA_CLASS = "Kafka";
@@ -123,21 +121,16 @@ final class KnativeRoutes {
                 .findFirst().orElse("default");
     }
 
-    /** The RequestReply whose brokerRef names {@code broker}, read field by field (Knative's defaults where absent). */
-    @SuppressWarnings("unchecked")
+    /** The RequestReply whose brokerRef names {@code broker} (fabric8's model, Knative's defaults where absent). */
     private static RequestReply requestReply(List<HasMetadata> resources, String broker) {
         for (HasMetadata r : resources) {
-            if (!"RequestReply".equals(r.getKind())) continue;
-            Map<String, Object> m = JSON.convertValue(r, Map.class);
-            Map<String, Object> spec = (Map<String, Object>) m.getOrDefault("spec", Map.of());
-            Map<String, Object> ref = (Map<String, Object>) spec.getOrDefault("brokerRef", Map.of());
-            if (!broker.equals(ref.get("name"))) continue;
-            String where = "RequestReply " + r.getMetadata().getName();
-            if (!"Broker".equals(ref.get("kind"))) throw new IllegalStateException(where + ": brokerRef.kind must be Broker");
-            String timeout = (String) spec.getOrDefault("timeout", "PT30S");
+            if (!(r instanceof io.fabric8.knative.eventing.v1alpha1.RequestReply rr)) continue; // fabric8 parses it into its model
+            if (rr.getSpec() == null || rr.getSpec().getBrokerRef() == null || !broker.equals(rr.getSpec().getBrokerRef().getName())) {
+                continue;
+            }
             String ns = r.getMetadata().getNamespace() != null ? r.getMetadata().getNamespace() : namespace(resources);
-            return new RequestReply(ns, r.getMetadata().getName(), (String) spec.getOrDefault("correlationAttribute", "correlationid"),
-                    (String) spec.getOrDefault("replyAttribute", "replyid"), Duration.parse(timeout));
+            return new RequestReply(ns, r.getMetadata().getName(), RequestReplies.correlationAttribute(rr),
+                    RequestReplies.replyAttribute(rr), RequestReplies.timeout(rr));
         }
         return null;
     }
