@@ -21,6 +21,7 @@ class ConfigValidationIT {
 
     static final String ENCODE = System.getProperty("chain.encode.jar");
     static final String ADAPT = System.getProperty("chain.adapt.jar");
+    static final String APP = System.getProperty("chain.app.jar");
 
     /** Runs a jar with {@code -D} settings until it exits (it must, within a minute); returns its exit code and output. */
     static String[] run(String jar, String... settings) throws IOException, InterruptedException {
@@ -55,5 +56,21 @@ class ConfigValidationIT {
                 "accepted: memory, file, none");
         assertRefused(run(ADAPT, art, "qwen-audio.adapt.environments.ldv=adapters/nope"), "qwen-audio.adapt.environments.ldv",
                 "adapters/ldv");
+        assertRefused(run(ENCODE, art, "qwen-audio.events.reply-attribute=correlationid"), "qwen-audio.events.reply-attribute",
+                "taken");
+        assertRefused(run(ENCODE, art, "qwen-audio.events.reply-correlation-attribute=Reply-Id"),
+                "qwen-audio.events.reply-correlation-attribute", "lower-case");
+    }
+
+    @Test
+    void aGatewayWithoutItsRequestReplyStopsNamingTheKey() throws Exception {
+        String noDemo = "qwen-audio.demo.sample-request=false";
+        assertRefused(run(APP, "qwen-audio.mode=cloud", noDemo), "qwen-audio.mode", "accepted: embedded, gateway");
+        assertRefused(run(APP, "qwen-audio.mode=gateway", noDemo), "qwen-audio.gateway.request-reply-url",
+                "QWEN_AUDIO_GATEWAY_REQUEST_REPLY_URL");
+        assertRefused(run(APP, "qwen-audio.mode=gateway", noDemo, "qwen-audio.gateway.request-reply-url=ftp://x/y/z"),
+                "qwen-audio.gateway.request-reply-url", "http(s)");
+        assertRefused(run(APP, "qwen-audio.mode=gateway", noDemo, "qwen-audio.gateway.request-reply-url=http://rr/ns/name",
+                "qwen-audio.gateway.timeout=0s"), "qwen-audio.gateway.timeout", "positive");
     }
 }

@@ -82,10 +82,14 @@ public final class Failures {
                 + "); see the server log for error id " + id, requestId, eventId);
     }
 
+    /** Retry-After of a 503: something this process depends on is unavailable for now. */
+    static final int UNAVAILABLE_RETRY_SECONDS = 5;
+
     /** Seconds a client should wait before retrying, or 0 when retrying does not help. */
     public static int retryAfterSeconds(Throwable t) {
         Throwable c = cause(t);
         if (c instanceof OutOfMemoryError) return 5;
+        if (c instanceof StageException s && s.status() == 503) return UNAVAILABLE_RETRY_SECONDS; // e.g. a peer unreachable
         return c instanceof OverloadedException o ? Math.max(1, o.retryAfterSeconds()) : 0;
     }
 

@@ -3,7 +3,6 @@ package io.qwenaudio.app.gateway;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.Wire;
-import io.qwenaudio.runtime.OverloadedException;
 import io.qwenaudio.stages.StageException;
 
 import java.io.IOException;
@@ -25,8 +24,8 @@ import java.util.UUID;
  * <p>Every send gets a fresh {@code ce-id}: the RequestReply keys waiting requests by event id, so two callers that
  * share a request id never share a reply. What cannot be a reply becomes a {@link StageException} with the status the
  * caller gets: no reply within the RequestReply's wait (its data plane then answers 200 with no event) or within
- * {@code qwen-audio.gateway.timeout} -> 504; the RequestReply unreachable -> 503 with Retry-After; any other answer
- * -> 502 naming it.
+ * {@code qwen-audio.gateway.timeout} -> 504; the RequestReply unreachable -> 503 (with Retry-After); any other
+ * answer -> 502 naming it.
  */
 public final class RequestReplyClient {
 
@@ -82,8 +81,8 @@ public final class RequestReplyClient {
             throw new StageException(504, "timeout", "no answer from the stage Services within " + timeout.toSeconds()
                     + " s (qwen-audio.gateway.timeout); the request may still complete, retry with the same request_id later");
         } catch (ConnectException e) {
-            throw new OverloadedException("the event mesh is not reachable: cannot connect to the RequestReply at " + address
-                    + " (qwen-audio.gateway.request-reply-url); retry later", 5);
+            throw new StageException(503, "event_mesh_unavailable", "the event mesh is not reachable: cannot connect to the "
+                    + "RequestReply at " + address + " (qwen-audio.gateway.request-reply-url); retry later");
         } catch (IOException e) {
             throw new StageException(502, "bad_gateway", "the RequestReply at " + address + " failed: "
                     + e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()));
