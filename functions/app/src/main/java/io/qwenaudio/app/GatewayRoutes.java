@@ -44,7 +44,9 @@ import java.util.logging.Logger;
  *   <li>{@code POST /v1/events/dead-letter}: the dead-letter sink of the stage Triggers. An event a stage never took
  *   (every retry failed) becomes one {@code pipeline.failed} carrying the RequestReply's reply extension, sent to the
  *   Broker ({@code qwen-audio.gateway.broker-url}), so the caller gets one clear error instead of waiting out the
- *   timeout.</li>
+ *   timeout. Only dead letters of requests sent through the RequestReply (they carry its correlation) are turned into
+ *   events; others are logged. The route is public with the gateway, but a forged correlation gets nowhere: the
+ *   RequestReply accepts only replies whose correlation it signed.</li>
  *   <li>the stage functions ({@code /encode}, {@code /adapt}, {@code /generate}, {@code /hidden-states}) and the
  *   CloudEvent entry {@code POST /}: 404 naming the Service that serves them; a gateway runs no stage.</li>
  * </ul>
@@ -155,13 +157,24 @@ public class GatewayRoutes {
             fail(res, Failures.describe("dead-letter", e, null, null));
             return;
         }
+        ReplyAttributes ra = setup.replyAttributes();
+        String correlation = dead.attribute(ra.correlation());
+        if (correlation == null || correlation.split(":").length != 3) {
+            // No caller waits for it (the event was posted to the Broker directly, not through the RequestReply), and
+            // this route is reachable from outside the cluster: it is logged, not turned into an event.
+            LOG.warning("dead letter " + dead.type() + " id " + dead.id() + " (request " + dead.attribute(EventTypes.CORRELATION)
+                    + ", last answer " + dead.attribute("knativeerrorcode") + " from " + dead.attribute("knativeerrordest")
+                    + ") carries no " + ra.correlation() + ": logged only");
+            metrics.count("dead-letter", "logged");
+            res.setStatusCode(202).end();
+            return;
+        }
         workers.submit(() -> {
             try {
                 URI broker = setup.config().gateway().brokerUrl().orElseThrow(() -> new StageException(503, "not_configured",
                         "qwen-audio.gateway.broker-url (K_SINK from the SinkBinding) is not set: the failure cannot be sent"));
                 Wire.Failure f = failure(dead);
                 Map<String, String> ext = new TreeMap<>(EventTypes.extensions(f.requestId(), dead.attribute(EventTypes.ENVIRONMENT)));
-                ReplyAttributes ra = setup.replyAttributes();
                 ext.putAll(ra.forAnswer(dead.attributes(), EventTypes.PIPELINE_FAILED));
                 String id = UUID.nameUUIDFromBytes(("dead-letter|" + dead.attribute("source") + "|" + dead.id())
                         .getBytes(StandardCharsets.UTF_8)).toString();

@@ -354,7 +354,10 @@ class GatewayIT {
         int before = broker.results().size();
         Event dead = Event.create(EventTypes.AUDIO_RECEIVED, "qwen-audio/gateway-it", "{}".getBytes(StandardCharsets.UTF_8),
                 Map.of("correlationid", "gateway-overloaded", "knativeerrorcode", "429",
-                        "knativeerrordest", chain.get(StageChain.ENCODE).uri().toString()));
+                        "knativeerrordest", chain.get(StageChain.ENCODE).uri().toString(),
+                        // a RequestReply correlation no RequestReply made: the pipeline.failed reaches the Broker, and
+                        // the RequestReply's reply routing ignores it
+                        chain.routes.requestReply.correlationAttribute(), "forged:bm90LXNpZ25lZA==:0"));
         HttpRequest.Builder b = HttpRequest.newBuilder(gateway.uri().resolve("/v1/events/dead-letter"))
                 .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(dead.data()));
         dead.attributes().forEach((k, v) -> b.header("ce-" + k, v));
@@ -376,8 +379,21 @@ class GatewayIT {
             Answer a = post(gateway, "/v1/events/dead-letter", "application/json", bad);
             assertEquals(400, a.status(), a.body().toString());
         }
-        report.add("a dead letter with knativeerrorcode 429 -> pipeline.failed 429 overloaded (stage encode) into the Broker; "
-                + "a dead-letter POST that is not a CloudEvent -> 400");
+        assertTrue(broker.replies().stream().noneMatch(e -> "gateway-overloaded".equals(e.correlationId())),
+                "a correlation the RequestReply did not sign is no reply");
+        // a dead letter of an event posted to the Broker directly (no RequestReply correlation): logged, no event
+        Event direct = Event.create(EventTypes.AUDIO_RECEIVED, "qwen-audio/gateway-it", "{}".getBytes(StandardCharsets.UTF_8),
+                Map.of("correlationid", "gateway-direct", "knativeerrorcode", "500"));
+        HttpRequest.Builder d = HttpRequest.newBuilder(gateway.uri().resolve("/v1/events/dead-letter"))
+                .header("content-type", "application/json").POST(HttpRequest.BodyPublishers.ofByteArray(direct.data()));
+        direct.attributes().forEach((k, v) -> d.header("ce-" + k, v));
+        assertEquals(202, http.send(d.build(), HttpResponse.BodyHandlers.discarding()).statusCode());
+        StageProcess.sleep(1000);
+        assertTrue(broker.results().stream().noneMatch(e -> "gateway-direct".equals(e.correlationId())),
+                "a dead letter without a RequestReply correlation is logged, not sent on");
+        report.add("a dead letter with knativeerrorcode 429 -> pipeline.failed 429 overloaded (stage encode) into the Broker "
+                + "(its forged correlation is no reply); one without a RequestReply correlation is logged only; a "
+                + "dead-letter POST that is not a CloudEvent -> 400");
     }
 
     @Test
