@@ -167,6 +167,17 @@ class GatewayIT {
                 describe(gateway, speech, "?max_new_tokens=100000"));
         assertSame("bad query parameter", describe(app, speech, "?greedy=maybe"), describe(gateway, speech, "?greedy=maybe"));
         assertSame("empty body", describe(app, new byte[0], query), describe(gateway, new byte[0], query));
+        assertSame("malformed JSON", describeJson(app, "{\"audio\": "), describeJson(gateway, "{\"audio\": "));
+        assertSame("wrong-typed JSON", describeJson(app, "{\"audio\": \"UklGRg==\", \"generate\": {\"max_new_tokens\": \"x\"}}"),
+                describeJson(gateway, "{\"audio\": \"UklGRg==\", \"generate\": {\"max_new_tokens\": \"x\"}}"));
+        byte[] malformedChat = "{\"model\": \"qwen2-audio\", \"messages\": [".getBytes(StandardCharsets.UTF_8);
+        assertSame("malformed chat", post(app, "/v1/chat/completions", "application/json", malformedChat),
+                post(gateway, "/v1/chat/completions", "application/json", malformedChat));
+        byte[] textOnly = "{\"model\": \"qwen2-audio\", \"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}"
+                .getBytes(StandardCharsets.UTF_8);
+        Answer noAudio = post(gateway, "/v1/chat/completions", "application/json", textOnly);
+        assertEquals(400, noAudio.status(), noAudio.body().toString());
+        assertEquals("messages", noAudio.body().at("/error/param").asText(), "a chat without audio through the gateway");
 
         // request_id: the same request again gets the first answer; the same id with other audio 409
         String id = "&request_id=gateway-rid-1";
