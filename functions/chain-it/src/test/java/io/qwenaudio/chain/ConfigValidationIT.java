@@ -4,7 +4,7 @@ import io.qwenaudio.testing.TinyModel;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,10 +29,15 @@ class ConfigValidationIT {
                 "-Xmx256m", "-Dquarkus.http.port=0"));
         for (String s : settings) cmd.add("-D" + s);
         cmd.addAll(List.of("-jar", jar));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        byte[] out = p.getInputStream().readAllBytes();
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the process must stop by itself on a bad setting");
-        return new String[] {String.valueOf(p.exitValue()), new String(out, StandardCharsets.UTF_8)};
+        Path log = Files.createTempFile("config-validation", ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        boolean stopped = p.waitFor(60, TimeUnit.SECONDS);
+        if (!stopped) p.destroyForcibly().waitFor();
+        String out = Files.readString(log);
+        Files.delete(log);
+        assertTrue(stopped, "the process must stop by itself on a bad setting: " + List.of(settings)
+                + "\n" + out);
+        return new String[] {String.valueOf(p.exitValue()), out};
     }
 
     static void assertRefused(String[] r, String key, String also) {

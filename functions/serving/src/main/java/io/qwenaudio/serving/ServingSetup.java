@@ -14,7 +14,10 @@ import io.qwenaudio.runtime.RuntimeOptions;
 import io.quarkus.runtime.configuration.ConfigurationException;
 import io.quarkus.runtime.configuration.MemorySize;
 import jakarta.annotation.PreDestroy;
+import io.quarkus.runtime.StartupEvent;
+import jakarta.annotation.Priority;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Instance;
 import jakarta.inject.Inject;
 
@@ -46,6 +49,11 @@ public class ServingSetup {
 
     public ServingConfig config() {
         return config;
+    }
+
+    /** Settings no component reads before the first event, checked at start so a bad one stops the process there. */
+    void checkAtStart(@Observes @Priority(1) StartupEvent e) {
+        replyAttributes();
     }
 
     /** Whether this process is the gateway ({@code qwen-audio.mode=gateway}): it loads no model. */
