@@ -194,11 +194,16 @@ class GatewayIT {
         Answer diagnostics = post(gateway, "/v1/audio/diagnostics", "audio/wav", speech);
         assertEquals(404, diagnostics.status());
         assertEquals("diagnostics_disabled", diagnostics.body().path("error").asText());
+        HttpResponse<String> page = http.send(HttpRequest.newBuilder(gateway.uri()).timeout(Duration.ofSeconds(30)).GET().build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, page.statusCode(), "the playground page");
+        assertTrue(page.body().contains("playground.js"), "the playground page: " + page.body());
         JsonNode envs = get(gateway, "/v1/audio/environments").body();
         assertEquals(get(app, "/v1/audio/environments").body().get("environments"), envs.get("environments"));
         report.add("describe (file, JSON, garbage 422, unknown environment 422, context 400, bad parameter 400, empty 400): "
                 + "same status and JSON through the gateway as from the app; request_id replay and 409; stage routes 404 "
-                + "naming their Service; diagnostics 404 in gateway mode; environments " + envs.get("environments"));
+                + "naming their Service; the playground page served; diagnostics 404 in gateway mode; environments "
+                + envs.get("environments"));
     }
 
     @Test
