@@ -178,12 +178,9 @@ public class GatewayRoutes {
                 ext.putAll(ra.forAnswer(dead.attributes(), EventTypes.PIPELINE_FAILED));
                 String id = UUID.nameUUIDFromBytes(("dead-letter|" + dead.attribute("source") + "|" + dead.id())
                         .getBytes(StandardCharsets.UTF_8)).toString();
-                HttpRequest.Builder b = HttpRequest.newBuilder(broker).timeout(Duration.ofSeconds(30))
-                        .header("content-type", "application/json").header("ce-specversion", "1.0").header("ce-id", id)
-                        .header("ce-type", EventTypes.PIPELINE_FAILED).header("ce-source", setup.config().events().source() + "/gateway")
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(f)));
-                ext.forEach((k, v) -> b.header("ce-" + k, v));
-                HttpResponse<Void> r = http.send(b.build(), HttpResponse.BodyHandlers.discarding());
+                HttpRequest request = WireEvent.post(broker, id, EventTypes.PIPELINE_FAILED, setup.config().events().source()
+                        + "/gateway", ext, json.writeValueAsBytes(f)).timeout(Duration.ofSeconds(30)).build();
+                HttpResponse<Void> r = http.send(request, HttpResponse.BodyHandlers.discarding());
                 if (r.statusCode() / 100 != 2) {
                     throw new StageException(502, "bad_gateway", "the Broker at " + broker + " answered HTTP " + r.statusCode());
                 }

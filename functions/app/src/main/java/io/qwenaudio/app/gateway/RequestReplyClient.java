@@ -68,12 +68,7 @@ public final class RequestReplyClient {
         } catch (IOException e) {
             throw new IllegalStateException("cannot write the " + type + " event: " + e.getMessage(), e);
         }
-        HttpRequest.Builder b = HttpRequest.newBuilder(address).timeout(timeout)
-                .header("content-type", "application/json").header("ce-specversion", "1.0").header("ce-id", id)
-                .header("ce-type", type).header("ce-source", source).POST(HttpRequest.BodyPublishers.ofByteArray(body));
-        extensions.forEach((k, v) -> {
-            if (v != null) b.header("ce-" + k, v);
-        });
+        HttpRequest.Builder b = WireEvent.post(address, id, type, source, extensions, body).timeout(timeout);
         HttpResponse<byte[]> r;
         try {
             r = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());

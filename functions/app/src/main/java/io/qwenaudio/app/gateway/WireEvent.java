@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.qwenaudio.stages.Failures;
 
 import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Iterator;
@@ -100,6 +102,21 @@ public record WireEvent(Map<String, String> attributes, byte[] data) {
             if (v == null || v.isEmpty()) throw new IllegalArgumentException("the CloudEvent has no '" + r + "' attribute");
         }
         return e;
+    }
+
+    /**
+     * A binary-mode POST of a JSON event to {@code target}: the required attributes and the extensions as {@code ce-*}
+     * headers (null values left out), the data as the body.
+     */
+    public static HttpRequest.Builder post(URI target, String id, String type, String source, Map<String, String> extensions,
+                                           byte[] json) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(target).header("content-type", "application/json")
+                .header("ce-specversion", "1.0").header("ce-id", id).header("ce-type", type).header("ce-source", source)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+        extensions.forEach((k, v) -> {
+            if (v != null) b.header("ce-" + k, v);
+        });
+        return b;
     }
 
     /** This event as a structured-mode JSON object (data parsed as JSON when it is). */
