@@ -5,11 +5,10 @@ import io.qwenaudio.audio.AudioLimits;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.encoder.AudioEncoder;
 import io.qwenaudio.runtime.ModelArtifacts;
-import io.qwenaudio.runtime.ExecutionProvider;
-import io.qwenaudio.runtime.RuntimeOptions;
 import io.qwenaudio.stages.AdaptStage;
 import io.qwenaudio.stages.EncodeStage;
 import io.qwenaudio.tensor.FloatTensor;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -34,32 +33,14 @@ final class AudioModelOptions {
             description = "Domain adapter to apply to the audio (as converted with --adapter NAME=...); 'none' for none.")
     String environment;
 
-    @Option(names = "--execution-provider", defaultValue = "cpu", paramLabel = "cpu|cuda",
-            description = "ONNX Runtime execution provider (default: ${DEFAULT-VALUE}).")
-    String executionProvider;
-
-    @Option(names = "--no-verify", description = "Skip the sha256 check of the artifact files.")
-    boolean noVerify;
-
-    @Option(names = "--io-binding", defaultValue = "on", paramLabel = "on|off",
-            description = "Decode through ONNX Runtime's IO binding, keeping the KV cache in the execution provider's "
-                    + "memory (default: ${DEFAULT-VALUE}); off uses the plain Java API run.")
-    String ioBinding;
+    @Mixin
+    RuntimeArgs runtime;
 
     /** The artifacts, opened on the chosen execution provider (no warm-up: one request). */
     ModelArtifacts open() {
         CliFiles.requireDirectory(artifacts, "artifacts directory");
         CliFiles.requireReadable(audio, "audio file");
-        RuntimeOptions opts;
-        try {
-            opts = RuntimeOptions.defaults().withExecutionProvider(ExecutionProvider.parse(executionProvider))
-                    .withVerifyChecksums(!noVerify).withWarmup(false)
-                    .withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
-            opts.validate();
-        } catch (IllegalArgumentException e) {
-            throw new UserInputException(e.getMessage());
-        }
-        return ModelArtifacts.open(artifacts, opts);
+        return ModelArtifacts.open(artifacts, runtime.options());
     }
 
     /** The audio through the encode stage and, with {@code --environment}, the adapt stage. */

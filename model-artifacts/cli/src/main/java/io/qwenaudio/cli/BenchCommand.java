@@ -3,11 +3,11 @@ package io.qwenaudio.cli;
 import io.qwenaudio.audio.SampleAudio;
 import io.qwenaudio.bench.BenchReport;
 import io.qwenaudio.bench.ServingBench;
-import io.qwenaudio.runtime.ExecutionProvider;
 import io.qwenaudio.runtime.ModelArtifacts;
 import io.qwenaudio.runtime.RuntimeOptions;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -33,9 +33,8 @@ final class BenchCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "<artifacts-dir>", description = "Made by 'qwen-audio convert'.")
     Path artifacts;
 
-    @Option(names = "--execution-provider", defaultValue = "cpu", paramLabel = "cpu|cuda",
-            description = "ONNX Runtime execution provider (default: ${DEFAULT-VALUE}).")
-    String executionProvider;
+    @Mixin
+    RuntimeArgs runtime;
 
     @Option(names = "--audio", paramLabel = "FILE",
             description = "Clip to measure on (WAV, FLAC or MP3; default: a synthetic 30 s voiced clip).")
@@ -52,13 +51,6 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--max-batch", defaultValue = "8", paramLabel = "B",
             description = "Largest encoder batch tried; batches 1, 2, 4, ... up to B (default: ${DEFAULT-VALUE}).")
     int maxBatch;
-
-    @Option(names = "--io-binding", defaultValue = "on", paramLabel = "on|off",
-            description = "Decode through IO binding (default: ${DEFAULT-VALUE}).")
-    String ioBinding;
-
-    @Option(names = "--no-verify", description = "Skip the sha256 check of the artifact files.")
-    boolean noVerify;
 
     @Option(names = "--json", description = "Print the figures as one JSON object instead of a table.")
     boolean json;
@@ -80,14 +72,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         CliFiles.requireDirectory(artifacts, "artifacts directory");
         if (audio != null) CliFiles.requireReadable(audio, "--audio");
-        RuntimeOptions opts;
-        try {
-            opts = RuntimeOptions.defaults().withExecutionProvider(ExecutionProvider.parse(executionProvider))
-                    .withVerifyChecksums(!noVerify).withWarmup(false).withIoBinding(RuntimeOptions.onOff("io-binding", ioBinding));
-            opts.validate();
-        } catch (IllegalArgumentException e) {
-            throw new UserInputException(e.getMessage());
-        }
+        RuntimeOptions opts = runtime.options();
         byte[] clip = audio != null ? Files.readAllBytes(audio) : SampleAudio.voicedGlide(16_000, 30, 1);
         float[] mono16k = ServingBench.decode(clip);
         PrintWriter err = spec.commandLine().getErr();
