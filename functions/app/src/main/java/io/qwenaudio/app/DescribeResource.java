@@ -2,12 +2,10 @@ package io.qwenaudio.app;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.qwenaudio.blobs.BlobStore;
 import io.qwenaudio.events.EventTypes;
 import io.qwenaudio.events.Wire;
 import io.qwenaudio.functions.generate.GenerateStageBean;
 import io.qwenaudio.serving.ServingConfig;
-import io.qwenaudio.serving.ServingSetup;
 import io.qwenaudio.stages.GenerateStage;
 import io.qwenaudio.stages.ReplyCache;
 import io.qwenaudio.stages.StageException;
@@ -27,7 +25,6 @@ import jakarta.ws.rs.core.UriInfo;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.UUID;
 import java.util.function.Supplier;
@@ -50,9 +47,6 @@ public class DescribeResource {
 
     @Inject
     EventChain chain;
-
-    @Inject
-    ServingSetup setup;
 
     @Inject
     ServingConfig config;
@@ -87,16 +81,11 @@ public class DescribeResource {
             return Errors.of("describe", StageException.emptyBody("the audio file (WAV, FLAC or MP3) as the body"), q.requestId());
         }
         String fingerprint = fingerprint(audio, null, q.environment(), q.generate());
-        BlobStore store = setup.codec().store();
-        if (store == null) {
-            return describe(new Wire.EncodeRequest(Base64.getEncoder().encodeToString(audio), null, q.environment(),
-                    q.requestId(), q.generate()), fingerprint);
-        }
-        String ref = store.put(audio); // claim check: no base64 copy of the audio inside one process
+        EventChain.AudioField a = chain.audio(audio);
         try {
-            return describe(new Wire.EncodeRequest(null, ref, q.environment(), q.requestId(), q.generate()), fingerprint);
+            return describe(new Wire.EncodeRequest(a.base64(), a.ref(), q.environment(), q.requestId(), q.generate()), fingerprint);
         } finally {
-            store.delete(ref);
+            chain.release(a);
         }
     }
 

@@ -21,11 +21,16 @@ final class Errors {
      * (429 overloaded, 503 unavailable).
      */
     static Response of(Wire.Failure f) {
-        return of(f, f.status() == 429 || f.status() == 503 ? RETRY_AFTER_SECONDS : 0);
+        return of(f, retryAfterSeconds(f));
     }
 
-    /** Retry-After for a failure from the chain, which carries no delay of its own. */
-    static final int RETRY_AFTER_SECONDS = 5;
+    /**
+     * Retry-After of a failure from the chain, which carries no delay of its own: 5 s where a retry helps (429
+     * overloaded, 503 unavailable), else 0 (none).
+     */
+    static int retryAfterSeconds(Wire.Failure f) {
+        return f.status() == 429 || f.status() == 503 ? 5 : 0;
+    }
 
     static Response of(String stage, Throwable t, String requestId) {
         return of(Failures.describe(stage, t, requestId, null), Failures.retryAfterSeconds(t));

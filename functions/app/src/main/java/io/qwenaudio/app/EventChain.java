@@ -19,6 +19,7 @@ import jakarta.inject.Inject;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.Set;
 import java.util.logging.Logger;
@@ -89,11 +90,29 @@ public class EventChain {
                     throw new ConfigurationException("qwen-audio.gateway.timeout must be positive, got " + t,
                             Set.of("qwen-audio.gateway.timeout"));
                 }
-                setup.replyAttributes(); // checked at start, though the RequestReply sets them
                 client = new RequestReplyClient(url, t, setup.config().events().source() + "/gateway", json);
             }
             return client;
         }
+    }
+
+    /** The audio file of a request event: base64 inline, or a blob-store reference. */
+    public record AudioField(String base64, String ref) {
+    }
+
+    /**
+     * Audio file bytes as the audio of a request event: a blob-store reference when this process has a store (a claim
+     * check: no base64 copy inside one process, small events through the mesh; {@link #release} deletes it once the
+     * answer is in), else base64 inline.
+     */
+    public AudioField audio(byte[] bytes) {
+        BlobStore store = setup.codec().store();
+        return store == null ? new AudioField(Base64.getEncoder().encodeToString(bytes), null) : new AudioField(null, store.put(bytes));
+    }
+
+    /** Deletes what {@link #audio} stored. */
+    public void release(AudioField a) {
+        if (a.ref() != null) setup.codec().store().delete(a.ref());
     }
 
     /**

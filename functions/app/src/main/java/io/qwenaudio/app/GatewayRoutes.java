@@ -136,7 +136,8 @@ public class GatewayRoutes {
 
     private void fail(HttpServerResponse res, Wire.Failure f) {
         metrics.count(f.stage(), f.error());
-        if (f.status() == 429 || f.status() == 503) res.putHeader("Retry-After", String.valueOf(Errors.RETRY_AFTER_SECONDS));
+        int retry = Errors.retryAfterSeconds(f);
+        if (retry > 0) res.putHeader("Retry-After", String.valueOf(retry));
         try {
             res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(json.writeValueAsString(f));
         } catch (JsonProcessingException e) {

@@ -47,7 +47,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
@@ -201,14 +200,13 @@ public class OpenAiApi {
      */
     private void gatewayChat(HttpServerResponse res, String id, long created, Chat chat) {
         long t0 = System.nanoTime();
+        EventChain.AudioField audio = chain.audio(chat.clips().get(0));
         try {
-            String audio = Base64.getEncoder().encodeToString(chat.clips().get(0));
-            Wire.EncodeRequest request = new Wire.EncodeRequest(audio, null, chat.environment(), id, chat.params());
+            Wire.EncodeRequest request = new Wire.EncodeRequest(audio.base64(), audio.ref(), chat.environment(), id, chat.params());
             CloudEvent<Object> out = chain.run(InProcessBus.event(EventTypes.AUDIO_RECEIVED, id, chat.environment(), request));
             if (out.data() instanceof Wire.Failure f) {
                 metrics.count("openai", f.error());
-                if (f.status() == 429 || f.status() == 503) res.putHeader("Retry-After", String.valueOf(Errors.RETRY_AFTER_SECONDS));
-                res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(f).toString());
+                error(res, Errors.retryAfterSeconds(f), f);
                 return;
             }
             Wire.TextGenerated t = (Wire.TextGenerated) out.data();
@@ -236,6 +234,7 @@ public class OpenAiApi {
             metrics.count("openai", f.error());
             if (!res.headWritten()) error(res, e, f);
         } finally {
+            chain.release(audio);
             metrics.time("openai", Duration.ofNanos(System.nanoTime() - t0));
         }
     }
@@ -387,7 +386,6 @@ public class OpenAiApi {
             throw bad("'messages' must be a non-empty array of {\"role\", \"content\"}", "messages");
         }
         List<ChatMessage> out = new ArrayList<>();
-        List<Wire.Message> wire = new ArrayList<>(); // the same conversation for the event chain (gateway mode)
         List<byte[]> clips = new ArrayList<>();
         boolean anyContent = false;
         for (int i = 0; i < req.messages().size(); i++) {
@@ -395,7 +393,7 @@ public class OpenAiApi {
             String param = "messages[" + i + "]";
             if (m == null) throw bad(param + " must be an object {\"role\", \"content\"}", param);
             String role = m.role() == null ? "" : m.role();
-            if (!ROLES.contains(role)) {
+            if (!ChatMessage.ROLES.contains(role)) {
                 throw bad(param + ".role '" + role + "' is not supported; accepted: system, user, assistant", param + ".role");
             }
             List<ChatMessage.Part> parts = new ArrayList<>();
@@ -427,8 +425,6 @@ public class OpenAiApi {
                 throw bad(param + ".content must be a string or an array of content parts", param + ".content");
             }
             out.add(new ChatMessage(role, parts));
-            wire.add(new Wire.Message(role, parts.stream().map(x -> x instanceof ChatMessage.Text t ? Wire.Part.text(t.text())
-                    : Wire.Part.audio()).toList()));
         }
         if (!anyContent) throw bad("the prompt is empty: give text or audio in 'messages'", "messages");
         int maxClips = config.generate().maxClips();
@@ -438,9 +434,9 @@ public class OpenAiApi {
         }
         String maxTokensName = req.maxCompletionTokens() != null ? "max_completion_tokens" : "max_tokens";
         Integer maxTokens = req.maxCompletionTokens() != null ? req.maxCompletionTokens() : req.maxTokens();
-        Wire.GenerateParams p = Wire.GenerateParams.builder().maxNewTokens(maxTokens).temperature(req.temperature())
+        Wire.GenerateParams.Builder params = Wire.GenerateParams.builder().maxNewTokens(maxTokens).temperature(req.temperature())
                 .topK(req.topK()).topP(req.topP()).repetitionPenalty(req.repetitionPenalty()).seed(req.seed())
-                .stop(stop(req.stop())).ignoreEos(req.ignoreEos()).messages(wire).build();
+                .stop(stop(req.stop())).ignoreEos(req.ignoreEos());
         boolean usage = req.streamOptions() != null && Boolean.TRUE.equals(req.streamOptions().includeUsage());
         if (chain.gateway()) {
             // the options are checked by the generate Service against its model, and come back as its failure
@@ -448,8 +444,10 @@ public class OpenAiApi {
                 throw bad("the gateway sends a chat through the stage Services with exactly one input_audio part (the chain "
                         + "starts at the audio encoder); this request has " + clips.size(), "messages");
             }
+            Wire.GenerateParams p = params.messages(wireMessages(out)).build(); // the conversation travels with the event
             return new Chat(out, clips, null, Boolean.TRUE.equals(req.stream()), usage, req.environment(), p);
         }
+        Wire.GenerateParams p = params.build();
         GenerationOptions o;
         try {
             o = generate.get().options(p);
@@ -460,8 +458,6 @@ public class OpenAiApi {
         }
         return new Chat(out, clips, o, Boolean.TRUE.equals(req.stream()), usage, req.environment(), p);
     }
-
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     private Part part(JsonNode node, String param) {
         if (node == null || !node.isObject()) throw bad(param + " must be an object {\"type\", ...}", param);
@@ -488,6 +484,12 @@ public class OpenAiApi {
             throw bad("'stop' must be a string or an array of strings", "stop");
         }
         return stop;
+    }
+
+    /** A conversation as {@link Wire.GenerateParams#messages()} carries it through the event chain. */
+    private static List<Wire.Message> wireMessages(List<ChatMessage> messages) {
+        return messages.stream().map(m -> new Wire.Message(m.role(), m.parts().stream()
+                .map(x -> x instanceof ChatMessage.Text t ? Wire.Part.text(t.text()) : Wire.Part.audio()).toList())).toList();
     }
 
     /** The JSON path of a binding error ({@code messages[0].content}), or the field the parser was at, or null. */
@@ -538,8 +540,11 @@ public class OpenAiApi {
     // ---- errors ----
 
     private void error(HttpServerResponse res, Throwable e, Wire.Failure f) {
-        int retry = Failures.retryAfterSeconds(e);
-        if (retry > 0) res.putHeader("Retry-After", String.valueOf(retry));
+        error(res, Failures.retryAfterSeconds(e), f);
+    }
+
+    private void error(HttpServerResponse res, int retryAfterSeconds, Wire.Failure f) {
+        if (retryAfterSeconds > 0) res.putHeader("Retry-After", String.valueOf(retryAfterSeconds));
         res.setStatusCode(f.status()).putHeader("content-type", "application/json").end(errorBody(f).toString());
     }
 

@@ -20,7 +20,6 @@ import io.qwenaudio.text.PromptBuilder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -228,8 +227,8 @@ public final class GenerateStage implements AutoCloseable {
         for (int i = 0; i < in.size(); i++) {
             Wire.Message m = in.get(i);
             String at = "messages[" + i + "]";
-            if (m == null || m.role() == null || !ROLES.contains(m.role())) {
-                throw new InvalidGenerationException("messages", at + ".role must be one of " + ROLES + ", got "
+            if (m == null || m.role() == null || !ChatMessage.ROLES.contains(m.role())) {
+                throw new InvalidGenerationException("messages", at + ".role must be one of " + ChatMessage.ROLES + ", got "
                         + (m == null ? "null" : m.role()));
             }
             if (m.content() == null) throw new InvalidGenerationException("messages", at + ".content is missing");
@@ -250,8 +249,6 @@ public final class GenerateStage implements AutoCloseable {
         }
         return out;
     }
-
-    private static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     /** {@code audio.adapted -> text.generated}. */
     public Wire.TextGenerated generate(Wire.EncodedAudio in, TokenListener listener) {

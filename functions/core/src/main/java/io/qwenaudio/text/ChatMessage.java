@@ -1,6 +1,7 @@
 package io.qwenaudio.text;
 
 import java.util.List;
+import java.util.Set;
 
 /**
  * One message of a conversation: a role ({@code system}, {@code user}, {@code assistant}) and its parts, text and
@@ -8,6 +9,9 @@ import java.util.List;
  * messages) gets its audio features from the k-th entry the caller passes with the messages.
  */
 public record ChatMessage(String role, List<Part> parts) {
+
+    /** The roles a conversation has. */
+    public static final Set<String> ROLES = Set.of("system", "user", "assistant");
 
     /** A piece of message content. */
     public sealed interface Part permits Text, Audio {
